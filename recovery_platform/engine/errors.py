@@ -1,0 +1,30 @@
+"""Errors an engine raises, in words an operator can act on."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error raised through the engine seam."""
+
+
+class TableNotFoundError(EngineError):
+    """The location holds no Delta table."""
+
+
+class UnsupportedTableFeatureError(EngineError):
+    """The table uses a Delta feature this engine cannot handle; nothing was touched."""
+
+    def __init__(self, uri: str, feature: str, engine: str) -> None:
+        super().__init__(
+            f"table {uri} uses the Delta feature '{feature}', which the {engine} engine cannot "
+            f"handle safely; nothing was read or written. Use an engine that supports it."
+        )
+        self.feature = feature
+
+
+class ConcurrentCommitError(EngineError):
+    """Another writer committed to the table while this operation ran."""
+
+
+class VersionNotAvailableError(EngineError):
+    """The requested version's log or data files are gone (log cleanup or vacuum)."""

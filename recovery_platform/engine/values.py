@@ -1,0 +1,170 @@
+"""Small value objects that cross the engine seam.
+
+Only these, plain Python scalars and Arrow data ever leave an engine: never a Spark or pandas
+DataFrame. They are frozen so that a plan or a checkpoint that records them cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pyarrow as pa
+
+COMMIT_METADATA_PREFIX = "recovery_platform."
+"""Keys of our commit metadata start with this, so they never collide with an engine's own."""
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """Which columns carry a table's identity and tracking state.
+
+    Golden or foreign tables may lack tracking columns: then every row counts as active.
+    """
+
+    key: str | None
+    deleted: str | None = "IsDeleted"
+    purged: str | None = "IsPurged"
+
+
+@dataclass(frozen=True)
+class TableState:
+    """Where a table stands at one version: what a checkpoint pins."""
+
+    version: int
+    timestamp: datetime
+    table_id: str
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    """Row counts by tracking state; `active + deleted + purged == total` must hold exactly.
+
+    A row flagged both deleted and purged is counted in `both_flags` and in neither bucket,
+    so the identity fails for it instead of hiding it.
+    """
+
+    total: int
+    active: int
+    deleted: int
+    purged: int
+    null_keys: int
+    both_flags: int = 0
+    method: Literal["log_stats", "scan"] = "scan"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One entry of a table's history, normalised across engines."""
+
+    version: int
+    timestamp: datetime
+    operation: str
+    data_change: bool
+    parameters: dict[str, str] = field(default_factory=dict)
+    user_metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KeyDiff:
+    """What changes, key by key, when a table goes from one version to another.
+
+    Netted per key: a key inserted and deleted inside the range does not appear.
+    `state_changes` maps "active->deleted" style transitions to counts.
+    """
+
+    from_version: int
+    to_version: int
+    added: int
+    removed: int
+    changed: int
+    state_changes: dict[str, int]
+    sample_added: tuple[str, ...]
+    sample_removed: tuple[str, ...]
+    sample_changed: tuple[str, ...]
+    method: Literal["change_data_feed", "key_scan"]
+
+
+@dataclass(frozen=True)
+class SourceDiff:
+    """The rows a sync must touch, computed where the data is.
+
+    `changed` holds source rows that are new or differ from the table's current row (by a hash
+    of the compared columns), with three extra columns: `_target_present`, `_target_deleted`,
+    `_target_purged`. `missing_active` holds the table's current active rows whose key is absent
+    from the source, with all their columns. `unchanged` counts source rows equal to the table.
+    """
+
+    changed: pa.Table
+    missing_active: pa.Table
+    unchanged: int
+    source_rows: int
+
+
+@dataclass(frozen=True)
+class OrphanCount:
+    """Child rows whose foreign key finds no parent row."""
+
+    count: int
+    sample_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StorageDelta:
+    """Files a move from one version to another re-adds and removes, with their bytes."""
+
+    files_added: int
+    files_removed: int
+    bytes_added: int
+    bytes_removed: int
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    """The outcome of one restore; `noop` means no commit was written."""
+
+    version_before: int
+    version_after: int
+    noop: bool
+    files_added: int
+    files_removed: int
+
+
+@dataclass(frozen=True)
+class VacuumResult:
+    """Files a vacuum removed, or would remove on a dry run."""
+
+    dry_run: bool
+    files: tuple[str, ...]
+    retention_hours: int
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """Files an optimize compacted."""
+
+    version: int
+    files_added: int
+    files_removed: int
+
+
+@dataclass(frozen=True)
+class Restorability:
+    """Whether a pinned version can still be restored, and if not, why in plain words."""
+
+    restorable: bool
+    reason: str | None = None
+    missing_files: int = 0
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can and cannot do, declared so callers never test its type."""
+
+    name: str
+    reads_deletion_vectors: bool
+    vacuum_keep_versions: bool
+    restore_commit_metadata: bool
+    concurrent_restores: bool
+    requires_in_process_executor: bool
