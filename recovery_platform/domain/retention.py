@@ -1,0 +1,80 @@
+"""The retention rule: a checkpoint kept R days needs its table's history kept R days too.
+
+One rule for both engines. A checkpoint with retention R requires `delta.logRetentionDuration` and
+`delta.deletedFileRetentionDuration` of every pinned table to be at least R days (Spark 4.1+
+refuses time travel beyond the latter). Creating the checkpoint raises them as needed and audits
+it: the platform never silently creates a checkpoint that could not be restored when needed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from recovery_platform.domain.audit import AuditTrail
+from recovery_platform.domain.lakehouse import Lakehouse
+from recovery_platform.domain.vocabulary import OperationType
+
+LOG_RETENTION = "delta.logRetentionDuration"
+FILE_RETENTION = "delta.deletedFileRetentionDuration"
+DELTA_DEFAULTS_DAYS = {LOG_RETENTION: 30.0, FILE_RETENTION: 7.0}
+"""Delta Lake's defaults when a table does not set the property."""
+
+_UNIT_DAYS = {
+    "microsecond": 1 / 86_400_000_000,
+    "millisecond": 1 / 86_400_000,
+    "second": 1 / 86_400,
+    "minute": 1 / 1_440,
+    "hour": 1 / 24,
+    "day": 1.0,
+    "week": 7.0,
+}
+_INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+([a-z]+?)s?\s*$", re.IGNORECASE)
+
+
+def interval_days(value: str) -> float:
+    """Days in a Delta interval such as 'interval 30 days' or '1 week'."""
+    match = _INTERVAL.match(value)
+    if not match or match.group(2).lower() not in _UNIT_DAYS:
+        raise ValueError(f"unrecognised Delta interval {value!r}")
+    return int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()]
+
+
+@dataclass(frozen=True)
+class RetentionAdjustment:
+    """Properties raised on one table so that a checkpoint stays restorable."""
+
+    table: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+def required_changes(properties: dict[str, str], days: int) -> dict[str, str]:
+    """Properties to set so both retention durations cover `days`; empty if they already do."""
+    changes: dict[str, str] = {}
+    for key, default in DELTA_DEFAULTS_DAYS.items():
+        current = interval_days(properties[key]) if key in properties else default
+        if current < days:
+            changes[key] = f"interval {int(days)} days"
+    return changes
+
+
+def ensure_retention(
+    lakehouse: Lakehouse, table: str, days: int, audit: AuditTrail
+) -> RetentionAdjustment | None:
+    """Raise a table's retention properties to cover `days`, auditing TableRetentionAdjusted."""
+    uri = lakehouse.bronze_uri(table)
+    properties = lakehouse.engine.get_properties(uri)
+    changes = required_changes(properties, days)
+    if not changes:
+        return None
+    before = {k: properties.get(k, f"default ({DELTA_DEFAULTS_DAYS[k]:g} days)") for k in changes}
+    with audit.step(OperationType.TableRetentionAdjusted, table) as step:
+        step.delta_version = lakehouse.engine.set_properties(uri, changes)
+        step.details = {"before": before, "after": changes, "required_days": days}
+    return RetentionAdjustment(table=table, before=before, after=changes)
+
+
+def covers(properties: dict[str, str], days: int) -> bool:
+    """Whether the table's retention properties keep `days` of restorable history."""
+    return not required_changes(properties, days)
