@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from recovery_platform.domain.audit import AuditTrail, utc_now
 from recovery_platform.domain.errors import CheckpointSelectionError
@@ -124,9 +124,17 @@ def with_retries(
     raise AssertionError("unreachable")
 
 
-def record_checkpoint(
+@dataclass(frozen=True)
+class StagedCheckpoint:
+    """A checkpoint whose rows are ready to write, so many can share one commit."""
+
+    checkpoint: Checkpoint
+    parent_row: dict[str, object]
+    child_rows: tuple[dict[str, object], ...]
+
+
+def stage_checkpoint(
     lakehouse: Lakehouse,
-    store: MetadataStore,
     audit: AuditTrail,
     *,
     checkpoint_type: CheckpointType,
@@ -138,48 +146,40 @@ def record_checkpoint(
     requested_by: str | None = None,
     long_term: bool = False,
     created: datetime | None = None,
-) -> Checkpoint:
-    """Write a checkpoint (children first, then the parent row) after securing retention.
+) -> StagedCheckpoint:
+    """Secure retention for a checkpoint and build its rows (nothing is written to metadata).
 
     Retention is the longest of the pinned tables' retention for this type; each table's Delta
-    retention properties are raised to cover it before the checkpoint is recorded.
+    retention properties are raised to cover it before the checkpoint can be recorded.
     """
     created = created or utc_now()
+    config = lakehouse.config
+    tables = [p.table for p in pins] or [config.table_names[0]]
     days = max(
-        (lakehouse.config.table(p.table).retention_for(checkpoint_type, long_term=long_term)
-         for p in pins),
-        default=lakehouse.config.tables[lakehouse.config.table_names[0]].retention_for(
-            checkpoint_type, long_term=long_term
-        ),
+        config.table(t).retention_for(checkpoint_type, long_term=long_term) for t in tables
     )
     for pinned in pins:
         ensure_retention(lakehouse, pinned.table, days, audit)
     checkpoint_id = str(uuid.uuid4())
     status = ValidationStatus.Validated if validated else ValidationStatus.Failed
     retention_date = (created + timedelta(days=days)).date()
-    store.append(MetadataTable.CheckpointTables, [p.as_row(checkpoint_id) for p in pins])
-    store.append(
-        MetadataTable.CheckpointHistory,
-        [
-            {
-                "CheckpointId": checkpoint_id,
-                "CheckpointName": name,
-                "CheckpointType": checkpoint_type.value,
-                "CreatedDate": created,
-                "TablesIncluded": len(pins),
-                "TotalRows": sum(p.counts.total for p in pins),
-                "ValidationStatus": status.value,
-                "RetentionDate": retention_date,
-                "IsActive": True,
-                "TableName": table_name,
-                "Notes": notes,
-                "PipelineRunId": audit.run_id,
-                "RequestedBy": requested_by,
-                "LongTerm": long_term,
-            }
-        ],
-    )
-    return Checkpoint(
+    parent: dict[str, object] = {
+        "CheckpointId": checkpoint_id,
+        "CheckpointName": name,
+        "CheckpointType": checkpoint_type.value,
+        "CreatedDate": created,
+        "TablesIncluded": len(pins),
+        "TotalRows": sum(p.counts.total for p in pins),
+        "ValidationStatus": status.value,
+        "RetentionDate": retention_date,
+        "IsActive": True,
+        "TableName": table_name,
+        "Notes": notes,
+        "PipelineRunId": audit.run_id,
+        "RequestedBy": requested_by,
+        "LongTerm": long_term,
+    }
+    checkpoint = Checkpoint(
         checkpoint_id=checkpoint_id,
         name=name,
         checkpoint_type=checkpoint_type,
@@ -190,6 +190,29 @@ def record_checkpoint(
         tables=tuple(pins),
         notes=notes,
     )
+    children = tuple(p.as_row(checkpoint_id) for p in pins)
+    return StagedCheckpoint(checkpoint=checkpoint, parent_row=parent, child_rows=children)
+
+
+def write_checkpoints(store: MetadataStore, staged: Sequence[StagedCheckpoint]) -> None:
+    """Write staged checkpoints: all pins in one commit, then all parent rows in one commit.
+
+    Parents come last so that a reader never sees a checkpoint without its pins.
+    """
+    store.append(MetadataTable.CheckpointTables, [r for s in staged for r in s.child_rows])
+    store.append(MetadataTable.CheckpointHistory, [s.parent_row for s in staged])
+
+
+def record_checkpoint(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    **options: Any,
+) -> Checkpoint:
+    """Stage and write one checkpoint; `options` are those of `stage_checkpoint`."""
+    staged = stage_checkpoint(lakehouse, audit, **options)
+    write_checkpoints(store, [staged])
+    return staged.checkpoint
 
 
 def load_checkpoint(store: MetadataStore, checkpoint_id: str) -> Checkpoint:
