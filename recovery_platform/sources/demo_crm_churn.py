@@ -74,8 +74,7 @@ class DemoSimulation:
         self.rates = rates
         self.records = {table: Records.empty() for table in self.tables}
         self._salts = {
-            table: (seed * 0x9E3779B1 + _table_code(table)) & 0xFFFFFFFFFFFFFFFF
-            for table in MODELS
+            table: (seed * 0x9E3779B1 + _table_code(table)) & 0xFFFFFFFFFFFFFFFF for table in MODELS
         }
 
     def first_day(self, day: date) -> dict[str, DayChanges]:
@@ -145,7 +144,8 @@ class DemoSimulation:
         for relation in model.relations:
             parent = self.records[relation.parent]
             ref = records.attrs[relation.column]
-            broken = records.present & (ref >= 0) & ~parent.present[np.maximum(ref, 0)]
+            broken = records.present & (ref >= 0)
+            broken[broken] = ~parent.present[ref[broken]]
             if relation.cascade:
                 records.present[broken & ~back] = False
                 fix = np.flatnonzero(broken & back)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+import recovery_platform.sources.demo_crm_vocabulary as words
 from recovery_platform.sources.demo_crm_records import Records, draw_present
 from recovery_platform.sources.demo_crm_values import (
     MICROS_PER_DAY,
@@ -25,32 +26,6 @@ from recovery_platform.sources.demo_crm_values import (
 Codes = dict[str, np.ndarray]
 Columns = dict[str, pa.Array | pa.ChunkedArray]
 KeyMaker = Callable[[str, np.ndarray, "np.ndarray | None"], pa.ChunkedArray]
-
-_PREFIXES = ("Northern", "Silver", "Open", "Bright", "Green", "Blue", "Golden", "United",
-             "First", "Coastal", "Highland", "Riverside", "Summit", "Harbor", "Oak", "Cedar",
-             "Maple", "Pioneer", "Civic", "Evergreen", "Lakeside", "Union", "Heritage", "Unity")
-_NOUNS = ("Light", "Hope", "Bridge", "Path", "Hands", "Heart", "Harvest", "Future", "Roots",
-          "Horizon", "Circle", "Garden", "Compass", "Anchor", "Beacon", "Meadow", "Valley")
-_SUFFIXES = ("Foundation", "Trust", "Society", "Partners", "Group", "Fund", "Alliance",
-             "Network", "Collective", "Association", "Ltd", "GmbH")
-_CITIES = ("Amsterdam", "Berlin", "Brussels", "Copenhagen", "Dublin", "Geneva", "Hamburg",
-           "Lisbon", "London", "Lyon", "Madrid", "Milan", "Munich", "Oslo", "Paris", "Prague",
-           "Rotterdam", "Stockholm", "Vienna", "Warsaw", "Zurich")
-_INDUSTRIES = ("Education", "Healthcare", "Environment", "Arts", "Finance", "Retail",
-               "Technology", "Manufacturing", "Public Sector", "Hospitality", "Agriculture")
-_FIRST = ("Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ines", "Jonas",
-          "Karin", "Lars", "Maria", "Noah", "Olga", "Paul", "Rosa", "Sven", "Tara", "Umar",
-          "Vera", "Wim", "Yara", "Zoe", "Ali", "Bea", "Carl", "Dana", "Eli", "Fay")
-_LAST = ("Andersen", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Hansen",
-         "Ivanova", "Jansen", "Keller", "Larsen", "Meyer", "Novak", "Olsen", "Peeters",
-         "Quinn", "Rossi", "Schmidt", "Tanaka", "Ueda", "Vogel", "Weber", "Young", "Zimmer")
-_DOMAINS = ("example.org", "mail.example.com", "post.example.net", "inbox.example.eu")
-_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
-_CURRENCY_WEIGHTS = (0.6, 0.2, 0.15, 0.05)
-_ACTIVITY_TYPES = ("email", "phonecall", "appointment", "task", "letter")
-_SUBJECTS = ("Thank-you call", "Annual report sent", "Gala invitation", "Follow-up meeting",
-             "Pledge reminder", "Site visit", "Grant application", "Newsletter feedback",
-             "Volunteer briefing", "Board introduction")
 
 
 @dataclass(frozen=True)
@@ -105,34 +80,34 @@ class AccountModel(TableModel):
     def new(self, rng: np.random.Generator, count: int, parents: Mapping[str, Records]) -> Codes:
         """Random name parts, city and industry."""
         return {
-            "prefix": rng.integers(0, len(_PREFIXES), count),
-            "noun": rng.integers(0, len(_NOUNS), count),
-            "suffix": rng.integers(0, len(_SUFFIXES), count),
-            "city": rng.integers(0, len(_CITIES), count),
-            "industry": rng.integers(0, len(_INDUSTRIES), count),
+            "prefix": rng.integers(0, len(words.PREFIXES), count),
+            "noun": rng.integers(0, len(words.NOUNS), count),
+            "suffix": rng.integers(0, len(words.SUFFIXES), count),
+            "city": rng.integers(0, len(words.CITIES), count),
+            "industry": rng.integers(0, len(words.INDUSTRIES), count),
         }
 
     def change(self, rng: np.random.Generator, records: Records, numbers: np.ndarray) -> None:
         """Accounts move city or change industry."""
         moves = rng.random(len(numbers)) < 0.5
         moved, other = numbers[moves], numbers[~moves]
-        records.attrs["city"][moved] = _shift(rng, records.attrs["city"][moved], len(_CITIES))
+        records.attrs["city"][moved] = _shift(rng, records.attrs["city"][moved], len(words.CITIES))
         industry = records.attrs["industry"]
-        industry[other] = _shift(rng, industry[other], len(_INDUSTRIES))
+        industry[other] = _shift(rng, industry[other], len(words.INDUSTRIES))
 
     def render(self, records: Records, numbers: np.ndarray, keys: KeyMaker) -> Columns:
         """Name, city and industry."""
         codes = {name: values[numbers] for name, values in records.attrs.items()}
         name = join_words(
             " ",
-            pick(_PREFIXES, codes["prefix"]),
-            pick(_NOUNS, codes["noun"]),
-            pick(_SUFFIXES, codes["suffix"]),
+            pick(words.PREFIXES, codes["prefix"]),
+            pick(words.NOUNS, codes["noun"]),
+            pick(words.SUFFIXES, codes["suffix"]),
         )
         return {
             "name": name,
-            "city": pick(_CITIES, codes["city"]),
-            "industry": pick(_INDUSTRIES, codes["industry"]),
+            "city": pick(words.CITIES, codes["city"]),
+            "industry": pick(words.INDUSTRIES, codes["industry"]),
         }
 
 
@@ -147,26 +122,26 @@ class ContactModel(TableModel):
         """Random names; 95% belong to a present account."""
         return {
             "parentcustomerid": draw_present(rng, parents["account"], count, null_share=0.05),
-            "first": rng.integers(0, len(_FIRST), count),
-            "last": rng.integers(0, len(_LAST), count),
-            "domain": rng.integers(0, len(_DOMAINS), count),
+            "first": rng.integers(0, len(words.FIRST), count),
+            "last": rng.integers(0, len(words.LAST), count),
+            "domain": rng.integers(0, len(words.DOMAINS), count),
         }
 
     def change(self, rng: np.random.Generator, records: Records, numbers: np.ndarray) -> None:
         """Contacts change e-mail provider."""
         domain = records.attrs["domain"]
-        domain[numbers] = _shift(rng, domain[numbers], len(_DOMAINS))
+        domain[numbers] = _shift(rng, domain[numbers], len(words.DOMAINS))
 
     def render(self, records: Records, numbers: np.ndarray, keys: KeyMaker) -> Columns:
         """Parent account, full name and e-mail."""
-        first = pick(_FIRST, records.attrs["first"][numbers])
-        last = pick(_LAST, records.attrs["last"][numbers])
+        first = pick(words.FIRST, records.attrs["first"][numbers])
+        last = pick(words.LAST, records.attrs["last"][numbers])
         mailbox = lower(join_words(".", first, last))
         return {
             "parentcustomerid": _fk(keys, "account", records.attrs["parentcustomerid"][numbers]),
             "fullname": join_words(" ", first, last),
             "emailaddress1": join_words(
-                "@", mailbox, pick(_DOMAINS, records.attrs["domain"][numbers])
+                "@", mailbox, pick(words.DOMAINS, records.attrs["domain"][numbers])
             ),
         }
 
@@ -184,16 +159,16 @@ class DonationModel(TableModel):
     def new(self, rng: np.random.Generator, count: int, parents: Mapping[str, Records]) -> Codes:
         """A present contact (10% none) and its account, else a random present account."""
         contact = draw_present(rng, parents["contact"], count, null_share=0.10)
-        account = np.where(
-            contact >= 0, parents["contact"].attrs["parentcustomerid"][np.maximum(contact, 0)], -1
-        )
+        account = np.full(count, -1, dtype=np.int64)
+        linked = contact >= 0
+        account[linked] = parents["contact"].attrs["parentcustomerid"][contact[linked]]
         missing = account < 0
         account[missing] = draw_present(rng, parents["account"], int(missing.sum()))
         return {
             "accountid": account,
             "contactid": contact,
             "cents": np.round(rng.lognormal(3.5, 1.0, count) * 100).astype(np.int64) + 100,
-            "currency": rng.choice(len(_CURRENCIES), count, p=_CURRENCY_WEIGHTS),
+            "currency": rng.choice(len(words.CURRENCIES), count, p=words.CURRENCY_WEIGHTS),
             "days_before": rng.integers(0, 15, count),
         }
 
@@ -209,7 +184,7 @@ class DonationModel(TableModel):
             "accountid": _fk(keys, "account", records.attrs["accountid"][numbers]),
             "contactid": _fk(keys, "contact", records.attrs["contactid"][numbers]),
             "amount": pa.array(records.attrs["cents"][numbers] / 100.0, type=pa.float64()),
-            "currency": pick(_CURRENCIES, records.attrs["currency"][numbers]),
+            "currency": pick(words.CURRENCIES, records.attrs["currency"][numbers]),
             "donatedon": dates(created_day - records.attrs["days_before"][numbers]),
         }
 
@@ -225,8 +200,8 @@ class ActivityModel(TableModel):
         """A present account (5% none), a type, a subject and a duration."""
         return {
             "regardingobjectid": draw_present(rng, parents["account"], count, null_share=0.05),
-            "type": rng.integers(0, len(_ACTIVITY_TYPES), count),
-            "subject": rng.integers(0, len(_SUBJECTS), count),
+            "type": rng.integers(0, len(words.ACTIVITY_TYPES), count),
+            "subject": rng.integers(0, len(words.SUBJECTS), count),
             "minutes": rng.integers(5, 121, count),
         }
 
@@ -238,11 +213,9 @@ class ActivityModel(TableModel):
     def render(self, records: Records, numbers: np.ndarray, keys: KeyMaker) -> Columns:
         """What the activity regards, its type, subject and duration."""
         return {
-            "regardingobjectid": _fk(
-                keys, "account", records.attrs["regardingobjectid"][numbers]
-            ),
-            "activitytypecode": pick(_ACTIVITY_TYPES, records.attrs["type"][numbers]),
-            "subject": pick(_SUBJECTS, records.attrs["subject"][numbers]),
+            "regardingobjectid": _fk(keys, "account", records.attrs["regardingobjectid"][numbers]),
+            "activitytypecode": pick(words.ACTIVITY_TYPES, records.attrs["type"][numbers]),
+            "subject": pick(words.SUBJECTS, records.attrs["subject"][numbers]),
             "durationminutes": pa.array(records.attrs["minutes"][numbers], type=pa.int64()),
         }
 

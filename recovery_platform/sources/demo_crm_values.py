@@ -100,9 +100,7 @@ def timestamps(micros: np.ndarray) -> pa.Array:
 
 def dates(days_since_epoch: np.ndarray) -> pa.Array:
     """Days since the epoch as dates."""
-    return pa.array(np.asarray(days_since_epoch, dtype=np.int32), type=pa.int32()).cast(
-        pa.date32()
-    )
+    return pa.array(np.asarray(days_since_epoch, dtype=np.int32), type=pa.int32()).cast(pa.date32())
 
 
 def day_start_micros(day: date) -> int:
