@@ -1,0 +1,329 @@
+"""The delta-rs engine: the default `StorageEngine`, running in-process on one machine.
+
+Each method opens the table through `open_table`, which refuses tables with deletion vectors
+before anything is touched (delta-rs's pyarrow reads would silently return deleted rows).
+The heavier computations live in the sibling `deltars_*` modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from recovery_platform.engine import deltars_maintenance as maintenance
+from recovery_platform.engine.deltars_counts import row_counts
+from recovery_platform.engine.deltars_diff import (
+    cdf_usable,
+    key_diff_by_cdf,
+    key_diff_by_scan,
+    reverse,
+)
+from recovery_platform.engine.deltars_source import orphan_count, read_source, source_diff
+from recovery_platform.engine.deltars_table import (
+    arrow_schema,
+    commit_properties,
+    equality_filter,
+    equality_predicate,
+    history,
+    identifier,
+    iter_batches,
+    literal,
+    open_table,
+    read_table,
+)
+from recovery_platform.engine.errors import TableNotFoundError
+from recovery_platform.engine.fingerprint import fingerprint_batches
+from recovery_platform.engine.interface import Scalar, StorageEngine
+from recovery_platform.engine.values import (
+    CommitInfo,
+    EngineCapabilities,
+    KeyDiff,
+    OptimizeResult,
+    OrphanCount,
+    Restorability,
+    RestoreResult,
+    RowCounts,
+    SourceDiff,
+    StorageDelta,
+    TableShape,
+    TableState,
+    VacuumResult,
+)
+
+__all__ = ["DeltaRsEngine"]
+
+
+class DeltaRsEngine(StorageEngine):
+    """Delta Lake through delta-rs (the `deltalake` package), for tables one machine can scan.
+
+    Args:
+        storage_options: object-store options passed to delta-rs (credentials, endpoints);
+            None or empty for local folders.
+    """
+
+    capabilities = EngineCapabilities(
+        name="deltars",
+        reads_deletion_vectors=False,
+        vacuum_keep_versions=True,
+        restore_commit_metadata=True,
+        concurrent_restores=True,
+        requires_in_process_executor=False,
+    )
+
+    def __init__(self, storage_options: Mapping[str, str] | None = None) -> None:
+        self._options: dict[str, str] | None = dict(storage_options) if storage_options else None
+
+    def _open(self, uri: str, version: int | None = None) -> DeltaTable:
+        return open_table(uri, self._options, version)
+
+    def _version_after_write(self, uri: str) -> int:
+        return self._open(uri).version()
+
+    def table_exists(self, uri: str) -> bool:
+        """Whether a Delta table lives at `uri`."""
+        return DeltaTable.is_deltatable(uri, storage_options=self._options)
+
+    def create_table(
+        self, uri: str, schema: pa.Schema, *, properties: Mapping[str, str]
+    ) -> TableState:
+        """Create an empty table with `properties`; an existing table is left as it is."""
+        if not self.table_exists(uri):
+            DeltaTable.create(
+                uri,
+                schema,
+                mode="ignore",
+                configuration=dict(properties),
+                storage_options=self._options,
+            )
+        return self.state(uri)
+
+    def append(
+        self, uri: str, data: pa.Table, *, commit_metadata: Mapping[str, str] | None = None
+    ) -> int:
+        """Append rows in one commit (creating the table if absent); returns the new version."""
+        if self.table_exists(uri):
+            self._open(uri)
+        write_deltalake(
+            uri,
+            data,
+            mode="append",
+            storage_options=self._options,
+            commit_properties=commit_properties(commit_metadata),
+        )
+        return self._version_after_write(uri)
+
+    def overwrite(
+        self,
+        uri: str,
+        data: pa.Table,
+        *,
+        properties: Mapping[str, str] | None = None,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Replace the table's rows and schema in one commit, creating it if absent."""
+        exists = self.table_exists(uri)
+        if exists:
+            self._open(uri)
+        write_deltalake(
+            uri,
+            data,
+            mode="overwrite",
+            schema_mode="overwrite" if exists else None,
+            configuration=dict(properties) if properties and not exists else None,
+            storage_options=self._options,
+            commit_properties=commit_properties(commit_metadata),
+        )
+        if exists and properties:
+            self.set_properties(uri, properties)
+        return self._version_after_write(uri)
+
+    def merge_upsert(
+        self,
+        uri: str,
+        data: pa.Table,
+        *,
+        key: str,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Update every column of matching keys and insert the rest, in one commit.
+
+        A table that does not exist yet is created from `data` (one write commit).
+        """
+        quoted = identifier(key)
+        if not self.table_exists(uri):
+            return self.append(uri, data, commit_metadata=commit_metadata)
+        dt = self._open(uri)
+        (
+            dt.merge(
+                data,
+                predicate=f"t.{quoted} = s.{quoted}",
+                source_alias="s",
+                target_alias="t",
+                merge_schema=True,
+                commit_properties=commit_properties(commit_metadata),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        return self._version_after_write(uri)
+
+    def update_where(
+        self,
+        uri: str,
+        *,
+        equals: Mapping[str, Scalar],
+        values: Mapping[str, Scalar],
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Set `values` on rows whose columns equal `equals`, in one commit.
+
+        The SQL text is built only from validated identifiers and escaped typed literals.
+        """
+        if not values:
+            raise ValueError("update_where needs at least one column to set")
+        predicate = equality_predicate(equals) if equals else None
+        updates = {identifier(column): literal(value) for column, value in values.items()}
+        dt = self._open(uri)
+        dt.update(
+            updates=updates,
+            predicate=predicate,
+            commit_properties=commit_properties(commit_metadata),
+        )
+        return self._version_after_write(uri)
+
+    def read(
+        self,
+        uri: str,
+        *,
+        columns: Sequence[str] | None = None,
+        equals: Mapping[str, Scalar] | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """Rows matching `equals` (all rows if None). For metadata and small reads only."""
+        dt = self._open(uri, version)
+        return read_table(dt, columns, equality_filter(equals))
+
+    def schema(self, uri: str, version: int | None = None) -> pa.Schema:
+        """The table's logical schema at a version."""
+        return arrow_schema(self._open(uri, version))
+
+    def state(self, uri: str, version: int | None = None) -> TableState:
+        """Version, commit timestamp and table id."""
+        latest = self._open(uri)
+        target = latest.version() if version is None else version
+        dt = latest if version is None else self._open(uri, version)
+        commits = history(latest, latest.version() - target + 1)
+        commit = next((c for c in commits if c.version == target), None)
+        if commit is None:
+            raise TableNotFoundError(f"version {target} of {uri} has no commit in the log")
+        return TableState(
+            version=target, timestamp=commit.timestamp, table_id=str(dt.metadata().id)
+        )
+
+    def history(self, uri: str, *, limit: int | None = None) -> list[CommitInfo]:
+        """Commits, newest first."""
+        return history(self._open(uri), limit)
+
+    def row_counts(self, uri: str, shape: TableShape, version: int | None = None) -> RowCounts:
+        """Counts by tracking state; from log statistics only where they are exact."""
+        return row_counts(self._open(uri, version), shape)
+
+    def fingerprint(self, uri: str, version: int | None = None) -> int:
+        """The content fingerprint of a version, streamed batch by batch."""
+        return fingerprint_batches(iter_batches(self._open(uri, version)))
+
+    def key_diff(
+        self,
+        uri: str,
+        shape: TableShape,
+        from_version: int,
+        to_version: int,
+        *,
+        sample_size: int = 10,
+    ) -> KeyDiff:
+        """Key-level, netted difference between two versions (either order)."""
+        if shape.key is None:
+            raise ValueError("a key diff needs the table's key column")
+        latest = self._open(uri)
+        low, high = sorted((from_version, to_version))
+        dt_low, dt_high = self._open(uri, low), self._open(uri, high)
+        if cdf_usable(latest, dt_low, low, high):
+            diff = key_diff_by_cdf(
+                latest, dt_low, dt_high, shape.key, shape, low, high, sample_size
+            )
+            return diff if from_version <= to_version else reverse(diff)
+        dt_from, dt_to = (dt_low, dt_high) if from_version <= to_version else (dt_high, dt_low)
+        return key_diff_by_scan(
+            dt_from, dt_to, shape.key, shape, from_version, to_version, sample_size
+        )
+
+    def source_diff(
+        self,
+        uri: str,
+        source_uri: str,
+        shape: TableShape,
+        *,
+        compare_columns: Sequence[str],
+    ) -> SourceDiff:
+        """Compare a full extract (Parquet at `source_uri`) with the table's current rows."""
+        dt = self._open(uri) if self.table_exists(uri) else None
+        return source_diff(dt, read_source(source_uri), shape, compare_columns)
+
+    def orphan_count(
+        self,
+        child_uri: str,
+        child_column: str,
+        parent_uri: str,
+        parent_key: str,
+        *,
+        child_version: int | None = None,
+        parent_version: int | None = None,
+        sample_size: int = 10,
+    ) -> OrphanCount:
+        """Child rows whose non-null foreign key matches no parent row (deleted ones count)."""
+        child = self._open(child_uri, child_version)
+        parent = self._open(parent_uri, parent_version)
+        return orphan_count(child, child_column, parent, parent_key, sample_size)
+
+    def storage_delta(self, uri: str, from_version: int, to_version: int) -> StorageDelta:
+        """Files (and bytes) that moving from one version's file set to the other's adds/drops."""
+        return maintenance.storage_delta(self._open(uri, from_version), self._open(uri, to_version))
+
+    def restore(
+        self, uri: str, version: int, *, commit_metadata: Mapping[str, str]
+    ) -> RestoreResult:
+        """Restore to `version` in one commit; no commit at all when already there."""
+        return maintenance.restore(uri, version, commit_metadata, self._options)
+
+    def vacuum(
+        self,
+        uri: str,
+        *,
+        retention_hours: int,
+        dry_run: bool,
+        keep_versions: Sequence[int] = (),
+    ) -> VacuumResult:
+        """Remove unreferenced files older than the retention; never below 168 hours."""
+        maintenance.check_retention(retention_hours)
+        return maintenance.vacuum(self._open(uri), retention_hours, dry_run, keep_versions)
+
+    def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:
+        """Compact small files, z-ordering by the given columns if any."""
+        return maintenance.optimize(self._open(uri), zorder_columns)
+
+    def get_properties(self, uri: str) -> dict[str, str]:
+        """The table's properties (`delta.*` and others)."""
+        return dict(self._open(uri).metadata().configuration)
+
+    def set_properties(self, uri: str, properties: Mapping[str, str]) -> int:
+        """Set table properties in one commit; returns the new version."""
+        dt = self._open(uri)
+        dt.alter.set_table_properties(dict(properties), raise_if_not_exists=False)
+        return self._version_after_write(uri)
+
+    def is_restorable(self, uri: str, version: int, table_id: str) -> Restorability:
+        """The log loads, every data file the version needs exists, and the id is `table_id`."""
+        return maintenance.is_restorable(uri, version, table_id, self._options)

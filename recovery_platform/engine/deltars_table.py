@@ -1,0 +1,280 @@
+"""Opening delta-rs tables safely: feature checks, error mapping, streaming reads, SQL text.
+
+Every delta-rs operation of the engine goes through `open_table`, so a table with a feature the
+engine cannot handle is refused before anything is read or written, and delta-rs errors reach
+callers as the engine seam's own errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import CommitProperties, DeltaTable
+from deltalake.exceptions import DeltaError
+from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
+
+from recovery_platform.engine.errors import (
+    TableNotFoundError,
+    UnsupportedTableFeatureError,
+    VersionNotAvailableError,
+)
+from recovery_platform.engine.interface import Scalar
+from recovery_platform.engine.values import CommitInfo
+
+ENGINE_NAME = "delta-rs"
+UNSUPPORTED_FEATURES = ("deletionVectors",)
+BATCH_ROWS = 131_072
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NO_DATA_CHANGE = frozenset(
+    {
+        "OPTIMIZE",
+        "VACUUM START",
+        "VACUUM END",
+        "SET TBLPROPERTIES",
+        "UNSET TBLPROPERTIES",
+        "ADD CONSTRAINT",
+        "DROP CONSTRAINT",
+        "ADD FEATURE",
+        "UPGRADE PROTOCOL",
+        "CREATE TABLE",
+    }
+)
+_COMMIT_INFO_KEYS = frozenset(
+    {
+        "timestamp",
+        "operation",
+        "operationParameters",
+        "operationMetrics",
+        "readVersion",
+        "isolationLevel",
+        "isBlindAppend",
+        "engineInfo",
+        "clientVersion",
+        "txnId",
+        "userId",
+        "userName",
+        "userMetadata",
+        "job",
+        "notebook",
+        "clusterId",
+        "tags",
+        "version",
+        "inCommitTimestamp",
+    }
+)
+
+
+def unsupported_feature(dt: DeltaTable) -> str | None:
+    """The first table feature in the protocol that this engine must not touch, if any."""
+    protocol = dt.protocol()
+    features = set(protocol.reader_features or ()) | set(protocol.writer_features or ())
+    return next((f for f in UNSUPPORTED_FEATURES if f in features), None)
+
+
+def open_table(
+    uri: str, storage_options: Mapping[str, str] | None, version: int | None = None
+) -> DeltaTable:
+    """Load a table (at a version), refusing unsupported features before any data is read.
+
+    Raises:
+        TableNotFoundError: nothing Delta lives at `uri`.
+        VersionNotAvailableError: the version does not exist or its log is gone.
+        UnsupportedTableFeatureError: the table uses deletion vectors.
+    """
+    options = dict(storage_options) if storage_options else None
+    try:
+        dt = DeltaTable(uri, storage_options=options)
+    except DeltaTableNotFoundError as exc:
+        raise TableNotFoundError(f"no Delta table at {uri}") from exc
+    feature = unsupported_feature(dt)
+    if feature is not None:
+        raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
+    if version is not None and version != dt.version():
+        load_version(dt, uri, version)
+        feature = unsupported_feature(dt)
+        if feature is not None:
+            raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
+    return dt
+
+
+def load_version(dt: DeltaTable, uri: str, version: int) -> None:
+    """Time-travel `dt` to `version`, in plain words when that version is gone."""
+    try:
+        dt.load_as_version(version)
+    except (DeltaError, OSError, ValueError) as exc:
+        raise VersionNotAvailableError(
+            f"version {version} of {uri} cannot be loaded: it does not exist or its log was "
+            f"cleaned up ({exc})"
+        ) from exc
+
+
+def uses_column_mapping(dt: DeltaTable) -> bool:
+    """Whether physical column names differ from logical ones (pyarrow datasets misread them)."""
+    mode = dt.metadata().configuration.get("delta.columnMapping.mode", "none")
+    features = set(dt.protocol().reader_features or ())
+    return mode.lower() != "none" or "columnMapping" in features
+
+
+def arrow_schema(dt: DeltaTable) -> pa.Schema:
+    """The table's logical schema as a pyarrow schema."""
+    return pa.schema(dt.schema().to_arrow())
+
+
+def equality_filter(equals: Mapping[str, Scalar] | None) -> pc.Expression | None:
+    """A pyarrow expression for `column == value` conjunctions; None matches null."""
+    expression: pc.Expression | None = None
+    for column, value in (equals or {}).items():
+        term = pc.field(column).is_null() if value is None else pc.field(column) == value
+        expression = term if expression is None else expression & term
+    return expression
+
+
+def iter_batches(
+    dt: DeltaTable,
+    columns: Sequence[str] | None = None,
+    row_filter: pc.Expression | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Stream the loaded version's rows in batches with logical column names and types.
+
+    Tables with column mapping go through delta-rs's own scan (pyarrow datasets would read the
+    physical columns as nulls); the batches are cast back to the logical schema so every caller
+    sees the same Arrow types.
+    """
+    schema = arrow_schema(dt)
+    names = list(columns) if columns is not None else schema.names
+    missing = [name for name in names if name not in schema.names]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the table; it has {schema.names}")
+    target = pa.schema([schema.field(name) for name in names])
+    if not uses_column_mapping(dt):
+        dataset = dt.to_pyarrow_dataset()
+        yield from dataset.to_batches(columns=names, filter=row_filter, batch_size=BATCH_ROWS)
+        return
+    reader = pa.RecordBatchReader.from_stream(dt.scan(columns=names))
+    for batch in reader:
+        batch = batch.select(names).cast(target)
+        if row_filter is not None:
+            yield from pa.Table.from_batches([batch]).filter(row_filter).to_batches()
+        else:
+            yield batch
+
+
+def read_table(
+    dt: DeltaTable,
+    columns: Sequence[str] | None = None,
+    row_filter: pc.Expression | None = None,
+) -> pa.Table:
+    """All matching rows of the loaded version as one Arrow table (small reads only)."""
+    schema = arrow_schema(dt)
+    names = list(columns) if columns is not None else schema.names
+    target = pa.schema([schema.field(name) for name in names]) if names else schema
+    return pa.Table.from_batches(list(iter_batches(dt, names, row_filter)), schema=target)
+
+
+def identifier(name: str) -> str:
+    """A validated column name, double-quoted for delta-rs SQL.
+
+    Raises:
+        ValueError: the name is not a plain identifier, so it cannot be trusted in SQL text.
+    """
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"column name {name!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*)")
+    return f'"{name}"'
+
+
+def literal(value: Scalar) -> str:
+    """A typed SQL literal; strings have quotes doubled so a value can never become SQL.
+
+    Raises:
+        ValueError: the value is a non-finite float, which has no SQL literal.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} cannot be written as a SQL literal")
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"unsupported literal type {type(value).__name__}")
+
+
+def equality_predicate(equals: Mapping[str, Scalar]) -> str:
+    """`"col" = literal AND ...` from validated identifiers and escaped literals."""
+    terms = [
+        f"{identifier(column)} IS NULL"
+        if value is None
+        else f"{identifier(column)} = {literal(value)}"
+        for column, value in equals.items()
+    ]
+    return " AND ".join(terms)
+
+
+def commit_properties(commit_metadata: Mapping[str, str] | None) -> CommitProperties | None:
+    """delta-rs commit properties carrying our string metadata into the commit info."""
+    if not commit_metadata:
+        return None
+    bad = [key for key in commit_metadata if key in _COMMIT_INFO_KEYS]
+    if bad:
+        raise ValueError(f"commit metadata keys {bad} are reserved by Delta's commit info")
+    return CommitProperties(custom_metadata={str(k): str(v) for k, v in commit_metadata.items()})
+
+
+def user_metadata(entry: Mapping[str, Any]) -> dict[str, str]:
+    """The string keys a writer added to a commit, without Delta's and delta-rs's own fields.
+
+    A JSON object in Delta's standard `userMetadata` field is unpacked too, so metadata another
+    engine stored there reads back the same way.
+    """
+    found = {
+        key: value
+        for key, value in entry.items()
+        if key not in _COMMIT_INFO_KEYS and isinstance(value, str)
+    }
+    packed = entry.get("userMetadata")
+    if isinstance(packed, str):
+        try:
+            unpacked = json.loads(packed)
+        except ValueError:
+            unpacked = None
+        if isinstance(unpacked, dict):
+            found.update({k: v for k, v in unpacked.items() if isinstance(v, str)})
+    return found
+
+
+def commit_info(entry: Mapping[str, Any]) -> CommitInfo:
+    """One delta-rs history entry as an engine-neutral `CommitInfo`."""
+    operation = str(entry.get("operation", "UNKNOWN"))
+    raw_parameters = entry.get("operationParameters") or {}
+    parameters = {
+        str(key): value if isinstance(value, str) else json.dumps(value)
+        for key, value in raw_parameters.items()
+    }
+    return CommitInfo(
+        version=int(entry["version"]),
+        timestamp=datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, tz=UTC),
+        operation=operation,
+        data_change=operation not in _NO_DATA_CHANGE,
+        parameters=parameters,
+        user_metadata=user_metadata(entry),
+    )
+
+
+def history(dt: DeltaTable, limit: int | None = None) -> list[CommitInfo]:
+    """Commits of the latest-loaded table, newest first.
+
+    delta-rs mislabels versions in the history of a time-travelled table, so this is only
+    called on a table loaded at its latest version.
+    """
+    return [commit_info(entry) for entry in dt.history(limit)]
