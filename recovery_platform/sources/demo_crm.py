@@ -44,6 +44,14 @@ class DemoScale:
     donations: int
     activities: int
 
+    def __post_init__(self) -> None:
+        for name in ("accounts", "contacts", "donations", "activities"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(
+                    f"invalid value for field '{name}': {value!r}; allowed: a whole number >= 0"
+                )
+
     @classmethod
     def of(cls, accounts: int) -> DemoScale:
         """The usual proportions for `accounts` accounts."""
@@ -135,7 +143,7 @@ def generate_demo_crm(
         raise ValueError(f"invalid value for field 'days': {days}; allowed: 1 or more")
     if seed < 0:
         raise ValueError(f"invalid value for field 'seed': {seed}; allowed: 0 or more")
-    sizes = DemoScale.of(scale) if isinstance(scale, int) else scale
+    sizes = scale if isinstance(scale, DemoScale) else DemoScale.of(scale)
     simulated = [table for table in DEMO_TABLES if table in _with_parents(wanted)]
     simulation = DemoSimulation(
         simulated,

@@ -256,3 +256,11 @@ def test_a_large_scale_generates(tmp_path: Path) -> None:
 def test_missing_extract_error_from_a_generated_landing(demo: DemoManifest) -> None:
     with pytest.raises(ExtractNotFoundError, match="2025-03-01, 2025-03-02"):
         LocalSnapshotSource(demo.landing_root).extract("account", START - timedelta(days=1))
+
+
+@pytest.mark.parametrize("accounts", [-3, 2.5, True])
+def test_scale_must_be_a_whole_number_not_below_zero(tmp_path: Path, accounts: Any) -> None:
+    with pytest.raises(ValueError, match="field 'accounts'"):
+        generate_demo_crm(tmp_path, start=START, days=1, scale=accounts)
+    with pytest.raises(ValueError, match="field 'donations'"):
+        DemoScale(accounts=1, contacts=2, donations=-3, activities=4)
