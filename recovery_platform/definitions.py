@@ -1,0 +1,37 @@
+"""The one assembly point: every asset, check, job, schedule and resource of the platform.
+
+Loading reads `tables.yaml` and nothing else: never the lakehouse, never the network.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from recovery_platform.defs.bronze_assets import BATCH_KEY, build_bronze_assets, source_specs
+from recovery_platform.defs.operations import manual_checkpoint_job, purge_metadata_job
+from recovery_platform.defs.resources import LakehouseResource, SourceResource
+from recovery_platform.defs.schedules import daily_sync_schedule
+from recovery_platform.domain.table_config import load_platform_config
+
+
+def build_definitions() -> dg.Definitions:
+    """Assemble the platform from the table configuration."""
+    platform = load_platform_config()
+    bronze = build_bronze_assets(platform)
+    daily_sync_job = dg.define_asset_job(
+        "daily_sync_job",
+        selection=dg.AssetSelection.assets(bronze),
+        description="Sync every bronze table, validate, checkpoint each, then the batch.",
+    )
+    return dg.Definitions(
+        assets=[*source_specs(platform), bronze],
+        jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job],
+        schedules=[daily_sync_schedule],
+        resources={"lakehouse": LakehouseResource(), "source": SourceResource()},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()
+
+__all__ = ["BATCH_KEY", "defs"]

@@ -1,0 +1,96 @@
+"""Launchpad jobs that are not asset materializations: manual checkpoints and purge recording."""
+
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from recovery_platform.defs.resources import LakehouseResource
+from recovery_platform.domain.audit import Actor, AuditTrail
+from recovery_platform.domain.manual_checkpoint import create_manual_checkpoint
+from recovery_platform.domain.purge import record_purge, validate_purge_request
+
+ADMIN_POOL = "bronze_writers"
+
+
+class ManualCheckpointConfig(dg.Config):
+    """Launchpad fields of a Manual checkpoint."""
+
+    checkpoint_name: str = Field(description="Name, e.g. before_crm_upgrade_2026-11.")
+    tables: list[str] = Field(default_factory=list, description="Tables to pin; empty: all.")
+    reason: str = Field(default="", description="Why this restore point is needed.")
+    requested_by: str = Field(description="Who takes the checkpoint (audited).")
+    long_term: bool = Field(default=False, description="Keep with long-term retention.")
+
+
+@dg.op(pool=ADMIN_POOL)
+def manual_checkpoint(
+    context: dg.OpExecutionContext, config: ManualCheckpointConfig, lakehouse: LakehouseResource
+) -> dg.Output[str]:
+    """Pin the chosen tables as a Manual checkpoint."""
+    house = lakehouse.lakehouse()
+    store = lakehouse.metadata(house)
+    audit = AuditTrail(store, context.run_id,
+                       Actor(requested_by=config.requested_by, reason=config.reason))
+    try:
+        checkpoint = create_manual_checkpoint(
+            house, store, audit, name=config.checkpoint_name, tables=config.tables,
+            reason=config.reason, requested_by=config.requested_by, long_term=config.long_term,
+        )
+    finally:
+        audit.flush()
+    return dg.Output(checkpoint.checkpoint_id, metadata={
+        "checkpoint_id": checkpoint.checkpoint_id, "status": checkpoint.status.value,
+        "tables": dg.MetadataValue.json({p.table: p.version for p in checkpoint.tables}),
+        "retention_date": str(checkpoint.retention_date),
+    })
+
+
+class PurgeMetadataConfig(dg.Config):
+    """Launchpad fields of the purge pipeline."""
+
+    tables: list[str] = Field(description="Tables the source purge affects.")
+    purge_date: str = Field(description="Date the purge runs in the source (YYYY-MM-DD).")
+    cutoff_date: str = Field(
+        default="", description="Only records whose cutoff column is before this date (optional)."
+    )
+    reason: str = Field(default="", description="Why the purge happens.")
+    requested_by: str = Field(description="Who records the purge (audited).")
+
+
+@dg.op(pool=ADMIN_POOL)
+def record_purge_metadata(
+    context: dg.OpExecutionContext, config: PurgeMetadataConfig, lakehouse: LakehouseResource
+) -> dg.Output[str]:
+    """Validate, take the PrePurge checkpoint and record the pending purge."""
+    house = lakehouse.lakehouse()
+    store = lakehouse.metadata(house)
+    request = validate_purge_request(
+        house, store, tables=config.tables, purge_date=config.purge_date,
+        cutoff_date=config.cutoff_date or None, reason=config.reason,
+        requested_by=config.requested_by, today=datetime.now(UTC).date(),
+    )
+    audit = AuditTrail(store, context.run_id,
+                       Actor(requested_by=request.requested_by, reason=request.reason))
+    try:
+        checkpoint = record_purge(house, store, audit, request)
+    finally:
+        audit.flush()
+    return dg.Output(checkpoint.checkpoint_id, metadata={
+        "pre_purge_checkpoint_id": checkpoint.checkpoint_id,
+        "tables": dg.MetadataValue.json(list(request.tables)),
+        "purge_date": str(request.purge_date),
+    })
+
+
+@dg.job(description="Create a Manual checkpoint from the launchpad.")
+def manual_checkpoint_job() -> None:
+    """Pin tables before a risky change."""
+    manual_checkpoint()
+
+
+@dg.job(description="Record a source purge: PrePurge checkpoint, then the pending purge.")
+def purge_metadata_job() -> None:
+    """The seed's purge metadata pipeline."""
+    record_purge_metadata()
