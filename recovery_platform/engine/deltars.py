@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
 from recovery_platform.engine.deltars_counts import row_counts
@@ -24,7 +25,6 @@ from recovery_platform.engine.deltars_source import orphan_count, read_source, s
 from recovery_platform.engine.deltars_table import (
     arrow_schema,
     commit_properties,
-    equality_filter,
     equality_predicate,
     history,
     identifier,
@@ -53,6 +53,13 @@ from recovery_platform.engine.values import (
 )
 
 __all__ = ["DeltaRsEngine"]
+
+
+def _split_properties(properties: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """`delta.*` table properties, and the others (which delta-rs refuses at creation)."""
+    delta_keys = {k: v for k, v in properties.items() if k.startswith("delta.")}
+    custom = {k: v for k, v in properties.items() if not k.startswith("delta.")}
+    return delta_keys, custom
 
 
 class DeltaRsEngine(StorageEngine):
@@ -88,15 +95,22 @@ class DeltaRsEngine(StorageEngine):
     def create_table(
         self, uri: str, schema: pa.Schema, *, properties: Mapping[str, str]
     ) -> TableState:
-        """Create an empty table with `properties`; an existing table is left as it is."""
+        """Create an empty table with `properties`; an existing table is left as it is.
+
+        delta-rs accepts only `delta.*` keys at creation, so other properties are set in a
+        second commit right after it.
+        """
         if not self.table_exists(uri):
+            delta_keys, custom = _split_properties(properties)
             DeltaTable.create(
                 uri,
                 schema,
                 mode="ignore",
-                configuration=dict(properties),
+                configuration=delta_keys,
                 storage_options=self._options,
             )
+            if custom:
+                self.set_properties(uri, custom)
         return self.state(uri)
 
     def append(
@@ -122,21 +136,27 @@ class DeltaRsEngine(StorageEngine):
         properties: Mapping[str, str] | None = None,
         commit_metadata: Mapping[str, str] | None = None,
     ) -> int:
-        """Replace the table's rows and schema in one commit, creating it if absent."""
+        """Replace the table's rows and schema in one commit, creating it if absent.
+
+        `properties` go into the same commit for `delta.*` keys of a new table; other keys,
+        and any properties of an existing table, are set in a following commit.
+        """
         exists = self.table_exists(uri)
         if exists:
             self._open(uri)
+        delta_keys, custom = _split_properties(properties or {})
         write_deltalake(
             uri,
             data,
             mode="overwrite",
             schema_mode="overwrite" if exists else None,
-            configuration=dict(properties) if properties and not exists else None,
+            configuration=delta_keys if delta_keys and not exists else None,
             storage_options=self._options,
             commit_properties=commit_properties(commit_metadata),
         )
-        if exists and properties:
-            self.set_properties(uri, properties)
+        later = dict(properties or {}) if exists else custom
+        if later:
+            self.set_properties(uri, later)
         return self._version_after_write(uri)
 
     def merge_upsert(
@@ -204,7 +224,7 @@ class DeltaRsEngine(StorageEngine):
     ) -> pa.Table:
         """Rows matching `equals` (all rows if None). For metadata and small reads only."""
         dt = self._open(uri, version)
-        return read_table(dt, columns, equality_filter(equals))
+        return read_table(dt, columns, equals)
 
     def schema(self, uri: str, version: int | None = None) -> pa.Schema:
         """The table's logical schema at a version."""
@@ -251,10 +271,14 @@ class DeltaRsEngine(StorageEngine):
         low, high = sorted((from_version, to_version))
         dt_low, dt_high = self._open(uri, low), self._open(uri, high)
         if cdf_usable(latest, dt_low, low, high):
-            diff = key_diff_by_cdf(
-                latest, dt_low, dt_high, shape.key, shape, low, high, sample_size
-            )
-            return diff if from_version <= to_version else reverse(diff)
+            try:
+                diff = key_diff_by_cdf(
+                    latest, dt_low, dt_high, shape.key, shape, low, high, sample_size
+                )
+            except (DeltaError, OSError):
+                diff = None
+            if diff is not None:
+                return diff if from_version <= to_version else reverse(diff)
         dt_from, dt_to = (dt_low, dt_high) if from_version <= to_version else (dt_high, dt_low)
         return key_diff_by_scan(
             dt_from, dt_to, shape.key, shape, from_version, to_version, sample_size

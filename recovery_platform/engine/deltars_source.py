@@ -15,7 +15,7 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars_diff import content_hashes, row_states
-from recovery_platform.engine.deltars_table import arrow_schema, iter_batches, read_table
+from recovery_platform.engine.deltars_table import arrow_schema, iter_batches
 from recovery_platform.engine.values import OrphanCount, SourceDiff, TableShape
 
 TARGET_COLUMNS = ("_target_present", "_target_deleted", "_target_purged")
@@ -114,8 +114,9 @@ def _missing_active(
     schema = arrow_schema(dt)
     if gone.num_rows == 0:
         return schema.empty_table()
-    gone_keys = pc.cast(gone.column("key"), schema.field(key).type)
-    rows = read_table(dt, row_filter=pc.field(key).isin(gone_keys.combine_chunks()))
+    gone_keys = pc.cast(gone.column("key"), schema.field(key).type).combine_chunks()
+    batches = iter_batches(dt, row_filter=pc.field(key).isin(gone_keys))
+    rows = pa.Table.from_batches(list(batches), schema=schema)
     return rows.filter(pa.array(row_states(rows, shape) == 0))
 
 

@@ -140,42 +140,49 @@ def iter_batches(
     dt: DeltaTable,
     columns: Sequence[str] | None = None,
     row_filter: pc.Expression | None = None,
+    filter_columns: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
     """Stream the loaded version's rows in batches with logical column names and types.
 
     Tables with column mapping go through delta-rs's own scan (pyarrow datasets would read the
-    physical columns as nulls); the batches are cast back to the logical schema so every caller
-    sees the same Arrow types.
+    physical columns as nulls). Every batch is cast to the logical schema, and `row_filter`
+    (over `columns` plus `filter_columns`) is applied after that cast: files delta-rs rewrote
+    may store strings as string_view, which a pushed-down filter cannot compare.
     """
     schema = arrow_schema(dt)
     names = list(columns) if columns is not None else schema.names
-    missing = [name for name in names if name not in schema.names]
+    read_names = names + [c for c in filter_columns if c not in names]
+    missing = [name for name in read_names if name not in schema.names]
     if missing:
         raise ValueError(f"columns {missing} are not in the table; it has {schema.names}")
-    target = pa.schema([schema.field(name) for name in names])
-    if not uses_column_mapping(dt):
-        dataset = dt.to_pyarrow_dataset()
-        yield from dataset.to_batches(columns=names, filter=row_filter, batch_size=BATCH_ROWS)
-        return
-    reader = pa.RecordBatchReader.from_stream(dt.scan(columns=names))
-    for batch in reader:
-        batch = batch.select(names).cast(target)
-        if row_filter is not None:
-            yield from pa.Table.from_batches([batch]).filter(row_filter).to_batches()
-        else:
+    target = pa.schema([schema.field(name) for name in read_names])
+    for batch in _raw_batches(dt, read_names):
+        batch = batch.select(read_names).cast(target)
+        if row_filter is None:
             yield batch
+            continue
+        kept = pa.Table.from_batches([batch]).filter(row_filter).select(names)
+        yield from kept.to_batches()
+
+
+def _raw_batches(dt: DeltaTable, names: list[str]) -> Iterator[pa.RecordBatch]:
+    if not uses_column_mapping(dt):
+        yield from dt.to_pyarrow_dataset().to_batches(columns=names, batch_size=BATCH_ROWS)
+        return
+    yield from pa.RecordBatchReader.from_stream(dt.scan(columns=names))
 
 
 def read_table(
     dt: DeltaTable,
     columns: Sequence[str] | None = None,
-    row_filter: pc.Expression | None = None,
+    equals: Mapping[str, Scalar] | None = None,
 ) -> pa.Table:
-    """All matching rows of the loaded version as one Arrow table (small reads only)."""
+    """All rows of the loaded version whose columns equal `equals` (small reads only)."""
     schema = arrow_schema(dt)
     names = list(columns) if columns is not None else schema.names
-    target = pa.schema([schema.field(name) for name in names]) if names else schema
-    return pa.Table.from_batches(list(iter_batches(dt, names, row_filter)), schema=target)
+    target = pa.schema([schema.field(name) for name in names if name in schema.names])
+    batches = iter_batches(dt, names, equality_filter(equals), filter_columns=list(equals or {}))
+    return pa.Table.from_batches(list(batches), schema=target)
 
 
 def identifier(name: str) -> str:
