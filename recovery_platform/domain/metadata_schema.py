@@ -26,6 +26,8 @@ class MetadataTable(StrEnum):
     RollbackComparisonReports = "RollbackComparisonReports"
     RollbackValidationReports = "RollbackValidationReports"
     Alerts = "Alerts"
+    RollbackPlans = "RollbackPlans"
+    RollbackPlanTables = "RollbackPlanTables"
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,37 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
            nullable=False),
         _c("DetailsJson", S, "Details, JSON."),
         _c("DeliveryStatus", S, "Pending until a notifier delivers it.", nullable=False),
+    ),
+    MetadataTable.RollbackPlans: (
+        _c("PlanId", S, "Unique id; apply a plan by this id.", nullable=False),
+        _c("PipelineRunId", S, "Run that made the plan."),
+        _c("CreatedAt", TS, "When the plan was made.", nullable=False),
+        _c("ExpiresAt", TS, "After this the plan can no longer be applied.", nullable=False),
+        _c("CheckpointId", S, "Target checkpoint.", nullable=False),
+        _c("CheckpointName", S, "Target checkpoint's name."),
+        _c("TablesJson", S, "Tables in scope, JSON list.", nullable=False),
+        _c("RequestedBy", S, "Who asked for the plan."),
+        _c("Reason", S, "Why."),
+        _c("DryRun", B, "Whether the planning run was a dry run."),
+        _c("Status", S, "Planned, Refused, Applying, Applied, PartiallyApplied, Failed.",
+           nullable=False),
+        _c("ApprovedBy", S, "Who approved the apply."),
+        _c("AppliedRunIds", S, "Runs that applied the plan, comma-separated."),
+        _c("PreRollbackCheckpointId", S, "Checkpoint pinning the tables before the rollback."),
+        _c("PostRollbackCheckpointId", S, "Checkpoint pinning the tables after the rollback."),
+        _c("PlanJson", S, "The full plan: per-table impact, risks, warnings."),
+        _c("PlanMarkdown", S, "The plan as a person reads it."),
+    ),
+    MetadataTable.RollbackPlanTables: (
+        _c("PlanTableKey", S, "<PlanId>:<TableName>.", nullable=False),
+        _c("PlanId", S, "Plan.", nullable=False),
+        _c("TableName", S, "Table.", nullable=False),
+        _c("CurrentVersion", I64, "Table version when the plan was made.", nullable=False),
+        _c("TargetVersion", I64, "Pinned version the rollback restores.", nullable=False),
+        _c("IntentStatus", S, "pending, committed, noop, validated, failed.", nullable=False),
+        _c("RestoreVersion", I64, "Version of the RESTORE commit, once committed."),
+        _c("ErrorMessage", S, "Why the table failed, in plain words."),
+        _c("UpdatedAt", TS, "Last change of the intent.", nullable=False),
     ),
 }
 
