@@ -93,15 +93,17 @@ def open_table(
         dt = DeltaTable(uri, storage_options=options)
     except DeltaTableNotFoundError as exc:
         raise TableNotFoundError(f"no Delta table at {uri}") from exc
+    _refuse_unsupported(dt, uri)
+    if version is not None and version != dt.version():
+        load_version(dt, uri, version)
+        _refuse_unsupported(dt, uri)
+    return dt
+
+
+def _refuse_unsupported(dt: DeltaTable, uri: str) -> None:
     feature = unsupported_feature(dt)
     if feature is not None:
         raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
-    if version is not None and version != dt.version():
-        load_version(dt, uri, version)
-        feature = unsupported_feature(dt)
-        if feature is not None:
-            raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
-    return dt
 
 
 def load_version(dt: DeltaTable, uri: str, version: int) -> None:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
+
 from recovery_platform.engine import StorageEngine
 from recovery_platform.engine.fingerprint import (
     EMPTY_FINGERPRINT,
@@ -113,9 +114,10 @@ def test_string_representations_agree() -> None:
 
 def test_sliced_arrays_hash_like_fresh_ones() -> None:
     array = pa.array(["aa", "b", "ccc", "", "dddd"])
-    assert row_hashes(pa.table({"s": array.slice(2)})).tolist() == row_hashes(
-        pa.table({"s": pa.array(["ccc", "", "dddd"])})
-    ).tolist()
+    assert (
+        row_hashes(pa.table({"s": array.slice(2)})).tolist()
+        == row_hashes(pa.table({"s": pa.array(["ccc", "", "dddd"])})).tolist()
+    )
 
 
 def test_strings_differing_in_trailing_bytes_differ() -> None:
@@ -158,8 +160,9 @@ def test_dates_agree() -> None:
 
 def test_decimals_binary_and_nested() -> None:
     decimals = pa.table({"d": pa.array([Decimal("1.50"), None], type=pa.decimal128(10, 2))})
-    assert fp(decimals) != fp(pa.table({"d": pa.array([Decimal("1.51"), None],
-                                                       type=pa.decimal128(10, 2))}))
+    assert fp(decimals) != fp(
+        pa.table({"d": pa.array([Decimal("1.51"), None], type=pa.decimal128(10, 2))})
+    )
     binary = pa.table({"b": pa.array([b"\x00\x01", b""], type=pa.binary())})
     assert fp(binary) == fp(pa.table({"b": pa.array([b"\x00\x01", b""], type=pa.large_binary())}))
     nested = pa.table({"l": [[1, 2], None, []]})
@@ -186,7 +189,9 @@ def test_engine_fingerprint_matches_the_arrow_definition(engine: StorageEngine, 
     engine.append(uri, rows(ids(50, 80), deleted=ids(50, 55)))
     expected = fingerprint_batches(engine.read(uri).to_batches())
     assert engine.fingerprint(uri) == expected
-    assert engine.fingerprint(uri, 0) == fingerprint_batches(engine.read(uri, version=0).to_batches())
+    assert engine.fingerprint(uri, 0) == fingerprint_batches(
+        engine.read(uri, version=0).to_batches()
+    )
 
 
 def test_engine_fingerprint_follows_content_not_files(engine: StorageEngine, uri: str) -> None:
@@ -198,4 +203,3 @@ def test_engine_fingerprint_follows_content_not_files(engine: StorageEngine, uri
     engine.update_where(uri, equals={"accountid": "acc-0003"}, values={"IsDeleted": True})
     assert engine.fingerprint(uri) != before
     assert engine.row_counts(uri, SHAPE).deleted == 1
-
