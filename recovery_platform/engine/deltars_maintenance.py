@@ -122,10 +122,8 @@ def is_restorable(
     return Restorability(True)
 
 
-def _same_content(latest: DeltaTable, target: DeltaTable) -> bool:
-    """Whether the current version already is the target: same files, or same schema and rows."""
-    if set(file_sizes(latest)) == set(file_sizes(target)):
-        return True
+def _same_rows(latest: DeltaTable, target: DeltaTable) -> bool:
+    """Whether the current version already holds the target's schema and rows (other files)."""
     if pa.schema(latest.schema().to_arrow()) != pa.schema(target.schema().to_arrow()):
         return False
     return fingerprint_batches(iter_batches(latest)) == fingerprint_batches(iter_batches(target))
@@ -141,14 +139,17 @@ def restore(
     latest = open_table(uri, storage_options)
     before = latest.version()
     target = open_table(uri, storage_options, version)
-    if _same_content(latest, target):
-        return RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
+    noop = RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
+    if set(file_sizes(latest)) == set(file_sizes(target)):
+        return noop
     missing = missing_files(target, storage_options)
     if missing:
         raise VersionNotAvailableError(
             f"cannot restore {uri} to version {version}: {len(missing)} of its data files are "
             "gone (vacuumed or deleted); restore an older checkpoint or re-sync instead"
         )
+    if _same_rows(latest, target):
+        return noop
     try:
         metrics: dict[str, Any] = latest.restore(
             version, commit_properties=commit_properties(commit_metadata)

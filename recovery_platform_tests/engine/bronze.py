@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 
@@ -89,3 +92,14 @@ def independent_diff(
         "changed": sorted(k for k in both if old[k] != new[k]),
         "state_changes": changes,
     }
+
+
+def files_added_in(uri: str, version: int) -> list[str]:
+    """Absolute paths of the data files a local table's commit added (read from the Delta log)."""
+    log = Path(uri) / "_delta_log" / f"{version:020d}.json"
+    paths = []
+    for line in log.read_text().splitlines():
+        action = json.loads(line)
+        if "add" in action:
+            paths.append(str(Path(uri) / unquote(action["add"]["path"])))
+    return paths

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pyarrow as pa
 import pytest
 
@@ -29,7 +31,7 @@ def interesting_pairs(versions: list[int]) -> list[tuple[int, int]]:
     """Every version against the latest and its neighbour, both ways, plus the longest range."""
     latest = versions[-1]
     pairs = {(versions[0] + 1, latest)}
-    for low, high in zip(versions[1:], versions[2:], strict=False):
+    for low, high in itertools.pairwise(versions[1:]):
         pairs |= {(low, high), (high, low), (low, latest), (latest, low)}
     return sorted((a, b) for a, b in pairs if a != b)
 
