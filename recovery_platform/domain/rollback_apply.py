@@ -1,0 +1,274 @@
+"""Applying a recorded rollback plan: pin the present, restore, prove, pin the result.
+
+Every restore commit carries the plan's operation id, and the plan keeps a per-table intent log,
+so a re-run of the same approved plan after a crash converges: it reads each table's history,
+never restores a table twice, restores the rest, and the audit trail shows both runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from recovery_platform.domain.audit import AuditTrail, utc_now
+from recovery_platform.domain.checkpoints import (
+    Checkpoint,
+    load_checkpoint,
+    pin_table,
+    record_checkpoint,
+)
+from recovery_platform.domain.fault_injection import crash_point
+from recovery_platform.domain.lakehouse import Lakehouse
+from recovery_platform.domain.lease import LeaseStore
+from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.metadata_store import MetadataStore
+from recovery_platform.domain.rollback_record import (
+    OPERATION_ID_KEY,
+    PlannedTable,
+    PlanRefusedError,
+    RecordedPlan,
+    operation_id,
+    restore_commit,
+    stale_tables,
+)
+from recovery_platform.domain.rollback_validation import (
+    RestoredTableCheck,
+    check_restored_table,
+    record_post_rollback,
+    snapshot_rows,
+)
+from recovery_platform.domain.vocabulary import (
+    AlertSeverity,
+    AuditStatus,
+    CheckpointType,
+    OperationType,
+)
+from recovery_platform.engine import COMMIT_METADATA_PREFIX, ConcurrentCommitError
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TableRestoreOutcome:
+    """How one table's restore ended."""
+
+    table: str
+    status: str
+    version_before: int
+    version_after: int | None
+    error: str | None = None
+    check: RestoredTableCheck | None = None
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The result of applying a plan."""
+
+    plan_id: str
+    outcomes: tuple[TableRestoreOutcome, ...]
+    pre_rollback: Checkpoint
+    post_rollback: Checkpoint | None
+
+    @property
+    def succeeded(self) -> bool:
+        """Every table restored (or already equal) and proven."""
+        return all(o.check is not None and o.check.passed for o in self.outcomes)
+
+    @property
+    def failed_tables(self) -> tuple[str, ...]:
+        """Tables that failed to restore or to validate."""
+        return tuple(o.table for o in self.outcomes
+                     if o.check is None or not o.check.passed)
+
+
+def _set_plan(store: MetadataStore, plan_id: str, **values: object) -> None:
+    store.upsert(MetadataTable.RollbackPlans, [{"PlanId": plan_id, **values}], key="PlanId")
+
+
+def _set_intent(store: MetadataStore, plan_id: str, table: str, **values: object) -> None:
+    store.upsert(MetadataTable.RollbackPlanTables,
+                 [{"PlanTableKey": operation_id(plan_id, table), "UpdatedAt": utc_now(),
+                   **values}], key="PlanTableKey")
+
+
+def apply_plan(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    leases: LeaseStore,
+    audit: AuditTrail,
+    recorded: RecordedPlan,
+    target: Checkpoint,
+    *,
+    log: Log,
+    lease_wait_seconds: float = 0.0,
+) -> ApplyResult:
+    """Apply an approved, fresh plan while holding every table's lease."""
+    run_id = audit.run_id
+    with ExitStack() as stack:
+        for table in sorted(recorded.scope):
+            stack.enter_context(leases.hold(table, run_id, wait_seconds=lease_wait_seconds))
+        stale = stale_tables(lakehouse, recorded)
+        if stale:
+            raise PlanRefusedError(
+                f"plan {recorded.plan_id} is stale: {'; '.join(stale)} changed after it was "
+                "made. Nothing was restored; make a new plan and review it."
+            )
+        _set_plan(store, recorded.plan_id, Status="Applying",
+                  AppliedRunIds=",".join([*recorded.applied_run_ids, run_id]),
+                  ApprovedBy=audit.actor.approved_by)
+        pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
+        outcomes = [
+            _restore_one(lakehouse, store, audit, recorded, planned, i, log)
+            for i, planned in enumerate(recorded.tables, start=1)
+        ]
+        checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
+    post = _post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
+    result = ApplyResult(recorded.plan_id, tuple(checked), pre, post)
+    _set_plan(store, recorded.plan_id,
+              Status="Applied" if result.succeeded else "PartiallyApplied",
+              PostRollbackCheckpointId=post.checkpoint_id if post else None)
+    return result
+
+
+def _pre_rollback_checkpoint(
+    lakehouse: Lakehouse, store: MetadataStore, audit: AuditTrail, recorded: RecordedPlan
+) -> Checkpoint:
+    """Pin every table as the plan found it; a re-run reuses the first run's checkpoint."""
+    if recorded.pre_rollback_checkpoint_id:
+        return load_checkpoint(store, recorded.pre_rollback_checkpoint_id)
+    with audit.step(OperationType.PreRollbackCheckpoint) as step:
+        pins = [pin_table(lakehouse, t.table, version=t.current_version)
+                for t in recorded.tables]
+        checkpoint = record_checkpoint(
+            lakehouse, store, audit, checkpoint_type=CheckpointType.PreRollback,
+            name=f"pre_rollback_{recorded.plan_id[:8]}", pins=pins, validated=True,
+            notes=f"before rollback plan {recorded.plan_id} to {recorded.checkpoint_name}",
+            requested_by=audit.actor.requested_by,
+        )
+        step.checkpoint_id = checkpoint.checkpoint_id
+        step.details = {"plan_id": recorded.plan_id,
+                        "tables": {p.table: p.version for p in pins}}
+    _set_plan(store, recorded.plan_id, PreRollbackCheckpointId=checkpoint.checkpoint_id)
+    return checkpoint
+
+
+def _restore_one(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    recorded: RecordedPlan,
+    planned: PlannedTable,
+    index: int,
+    log: Log,
+) -> TableRestoreOutcome:
+    table = planned.table
+    log(f"Restoring table {index} of {len(recorded.tables)}: {table} "
+        f"(version {planned.current_version} → {planned.target_version})")
+    uri = lakehouse.bronze_uri(table)
+    op_id = operation_id(recorded.plan_id, table)
+    with audit.step(OperationType.TableRestore, table) as step:
+        step.details = {"plan_id": recorded.plan_id, "operation_id": op_id,
+                        "target_version": planned.target_version}
+        before = lakehouse.engine.state(uri).version
+        try:
+            done = restore_commit(lakehouse, recorded.plan_id, table)
+            if done is not None:
+                status, after = "committed", done
+                step.details["resumed"] = f"restore commit {done} found in history"
+            else:
+                result = lakehouse.engine.restore(uri, planned.target_version, commit_metadata={
+                    OPERATION_ID_KEY: op_id,
+                    f"{COMMIT_METADATA_PREFIX}run_id": audit.run_id,
+                    f"{COMMIT_METADATA_PREFIX}operation": "TableRestore",
+                })
+                crash_point("rollback.after_restore_commit")
+                status = "noop" if result.noop else "committed"
+                after = result.version_after
+        except Exception as exc:  # graceful degradation: the other tables still restore
+            error = _plain(exc)
+            step.status, step.error = AuditStatus.Failed, error
+            _set_intent(store, recorded.plan_id, table, IntentStatus="failed", ErrorMessage=error)
+            log(f"Restoring {table} failed: {error}")
+            return TableRestoreOutcome(table, "failed", before, None, error)
+        step.delta_version = after
+        step.details["status"] = status
+    _set_intent(store, recorded.plan_id, table, IntentStatus=status,
+                RestoreVersion=after if status == "committed" else None)
+    return TableRestoreOutcome(table, status, before, after)
+
+
+def _plain(exc: Exception) -> str:
+    if isinstance(exc, ConcurrentCommitError):
+        return "table changed during the rollback; re-plan"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _post_validate(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    recorded: RecordedPlan,
+    target: Checkpoint,
+    pre: Checkpoint,
+    outcomes: Sequence[TableRestoreOutcome],
+) -> list[TableRestoreOutcome]:
+    checked: list[TableRestoreOutcome] = []
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            checked.append(outcome)
+            continue
+        with audit.step(OperationType.PostRollbackValidation, outcome.table) as step:
+            check = check_restored_table(lakehouse, target.pin(outcome.table),
+                                         pre.pin(outcome.table))
+            step.delta_version = check.version
+            step.details = {"plan_id": recorded.plan_id,
+                            "metrics": {m.name: [m.after, m.expected] for m in check.metrics}}
+            if not check.passed:
+                step.status, step.error = AuditStatus.Failed, "; ".join(check.failures)
+                audit.alert(AlertSeverity.Critical, "RollbackValidationFailed",
+                            f"{outcome.table} does not match checkpoint {target.name} after "
+                            f"the rollback: {'; '.join(check.failures)}. Do not trust this "
+                            f"table; roll back to the PreRollback checkpoint {pre.name} or "
+                            f"investigate.", table=outcome.table)
+        _set_intent(store, recorded.plan_id, outcome.table,
+                    IntentStatus="validated" if check.passed else "failed",
+                    ErrorMessage=None if check.passed else "; ".join(check.failures))
+        checked.append(TableRestoreOutcome(outcome.table, outcome.status, outcome.version_before,
+                                           outcome.version_after, outcome.error, check))
+    record_post_rollback(store, [o.check for o in checked if o.check], run_id=audit.run_id,
+                         plan_id=recorded.plan_id)
+    return checked
+
+
+def _post_rollback_checkpoint(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    recorded: RecordedPlan,
+    target: Checkpoint,
+    pre: Checkpoint,
+    checked: Sequence[TableRestoreOutcome],
+) -> Checkpoint | None:
+    """Pin the result after a fully successful rollback; snapshot before/after states."""
+    after_pins = [pin_table(lakehouse, o.table) for o in checked if o.check is not None]
+    store.append(MetadataTable.RollbackStateSnapshots, [
+        *snapshot_rows([pre.pin(t) for t in recorded.scope], phase="Before", run_id=audit.run_id,
+                       plan_id=recorded.plan_id),
+        *snapshot_rows(after_pins, phase="After", run_id=audit.run_id, plan_id=recorded.plan_id),
+    ])
+    if not all(o.check is not None and o.check.passed for o in checked):
+        return None
+    with audit.step(OperationType.PostRollbackCheckpoint) as step:
+        checkpoint = record_checkpoint(
+            lakehouse, store, audit, checkpoint_type=CheckpointType.PostRollback,
+            name=f"post_rollback_{recorded.plan_id[:8]}", pins=after_pins, validated=True,
+            notes=(f"after rollback to {target.name} (checkpoint {target.checkpoint_id}); "
+                   f"plan {recorded.plan_id}; undo with PreRollback checkpoint {pre.name} "
+                   f"({pre.checkpoint_id})"),
+            requested_by=audit.actor.requested_by,
+        )
+        step.checkpoint_id = checkpoint.checkpoint_id
+        step.details = {"plan_id": recorded.plan_id, "original": target.checkpoint_id,
+                        "pre_rollback": pre.checkpoint_id}
+    return checkpoint
