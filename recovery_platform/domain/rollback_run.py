@@ -40,6 +40,14 @@ class RollbackOutcome:
     applied: ApplyResult | None
     message: str
 
+    @property
+    def plan_id(self) -> str:
+        """The plan this run made or applied."""
+        if self.plan is not None:
+            return self.plan.plan_id
+        assert self.recorded is not None
+        return self.recorded.plan_id
+
 
 def run_rollback(
     lakehouse: Lakehouse,
