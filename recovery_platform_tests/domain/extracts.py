@@ -1,0 +1,120 @@
+"""Hand-made extracts and small lakehouse helpers, so tests know every expected count exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from recovery_platform.domain.lakehouse import Lakehouse
+from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.table_config import load_platform_config
+from recovery_platform.sources import write_extract
+
+CREATED = datetime(2020, 1, 1, tzinfo=UTC)
+MODIFIED = datetime(2025, 1, 1, tzinfo=UTC)
+PARENT_COLUMNS = {
+    "contact": {"parentcustomerid": "account"},
+    "donation": {"accountid": "account", "contactid": "contact"},
+    "activitypointer": {"regardingobjectid": "account"},
+}
+
+
+def keys(table: str, start: int, stop: int) -> list[str]:
+    """Keys `<table>-0000` ... for a half-open range."""
+    return [f"{table}-{i:04d}" for i in range(start, stop)]
+
+
+def extract_rows(
+    table: str,
+    ids: Sequence[str],
+    *,
+    tag: str = "",
+    created: Mapping[str, datetime] | None = None,
+    parents: Mapping[str, Sequence[str | None] | str | None] | None = None,
+) -> pa.Table:
+    """An extract of `table` with the declared columns, one row per key.
+
+    `tag` changes a text column so a sync sees those rows as updated; `created` overrides
+    `createdon` per key; `parents` gives foreign-key values per relation column (a single value
+    or one per key); by default a foreign key points at `<parent>-0000`.
+    """
+    spec = load_platform_config().table(table)
+    created = created or {}
+    parents = parents or {}
+    columns: dict[str, list[Any]] = {}
+    for column in spec.columns:
+        name = column.name
+        if name == spec.primary_key:
+            values: list[Any] = list(ids)
+        elif name in PARENT_COLUMNS.get(table, {}):
+            given = parents.get(name, f"{PARENT_COLUMNS[table][name]}-0000")
+            values = list(given) if isinstance(given, list | tuple) else [given] * len(ids)
+        elif name == "createdon":
+            values = [created.get(k, CREATED) for k in ids]
+        elif name == "modifiedon":
+            values = [MODIFIED] * len(ids)
+        elif column.type == "string":
+            values = [f"{name}-{k}{tag}" for k in ids]
+        elif column.type == "float64":
+            values = [10.0] * len(ids)
+        elif column.type == "int64":
+            values = [30] * len(ids)
+        elif column.type == "date":
+            values = [date(2025, 1, 1)] * len(ids)
+        else:
+            raise AssertionError(f"no test value for {column.type}")
+        columns[name] = values
+    return pa.table(columns, schema=spec.extract_schema())
+
+
+def land(landing: Path, table: str, day: date, rows: pa.Table) -> Path:
+    """Write `rows` as the extract of `table` for `day`."""
+    return write_extract(landing, table, day, rows)
+
+
+def land_keys(landing: Path, table: str, day: date, ids: Iterable[str], **options: Any) -> Path:
+    """Land an extract of `table` holding exactly `ids`."""
+    return land(landing, table, day, extract_rows(table, list(ids), **options))
+
+
+def drop_rows(landing: Path, table: str, from_day: date, to_day: date, count: int) -> list[str]:
+    """Land `to_day`'s extract as `from_day`'s minus its first `count` keys; return them."""
+    spec = load_platform_config().table(table)
+    base = pq.read_table(landing / table / f"{from_day.isoformat()}.parquet")
+    ordered = base.sort_by(spec.primary_key)
+    dropped = ordered.column(spec.primary_key).to_pylist()[:count]
+    land(landing, table, to_day, ordered.slice(count))
+    return [str(k) for k in dropped]
+
+
+def bronze_rows(lakehouse: Lakehouse, table: str) -> dict[str, dict[str, Any]]:
+    """The bronze table's rows by key."""
+    spec = lakehouse.config.table(table)
+    data = lakehouse.engine.read(lakehouse.bronze_uri(table))
+    return {row[spec.primary_key]: row for row in data.to_pylist()}
+
+
+def metadata_version(lakehouse: Lakehouse, table: MetadataTable) -> int | None:
+    """The current version of a metadata table, None if it does not exist."""
+    uri = lakehouse.metadata_uri(table)
+    if not lakehouse.engine.table_exists(uri):
+        return None
+    return lakehouse.engine.state(uri).version
+
+
+def metadata_versions(lakehouse: Lakehouse) -> dict[str, int | None]:
+    """Versions of every metadata table: equal before and after means nothing was written."""
+    return {t.value: metadata_version(lakehouse, t) for t in MetadataTable}
+
+
+def delta_log_snapshot(lakehouse: Lakehouse, table: str) -> dict[str, bytes]:
+    """Every file under a bronze table's `_delta_log`, by relative path, with its bytes."""
+    log = Path(lakehouse.bronze_uri(table)) / "_delta_log"
+    return {
+        str(p.relative_to(log)): p.read_bytes() for p in sorted(log.rglob("*")) if p.is_file()
+    }
