@@ -115,6 +115,4 @@ def metadata_versions(lakehouse: Lakehouse) -> dict[str, int | None]:
 def delta_log_snapshot(lakehouse: Lakehouse, table: str) -> dict[str, bytes]:
     """Every file under a bronze table's `_delta_log`, by relative path, with its bytes."""
     log = Path(lakehouse.bronze_uri(table)) / "_delta_log"
-    return {
-        str(p.relative_to(log)): p.read_bytes() for p in sorted(log.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(log)): p.read_bytes() for p in sorted(log.rglob("*")) if p.is_file()}

@@ -81,9 +81,13 @@ def test_insert_update_delete_with_exact_counts_and_tracking_columns(
     rows = bronze_rows(lakehouse, "account")
     assert len(rows) == 43
     assert flags(lakehouse, "account-0038", "account-0039") == {
-        "account-0038": (True, False), "account-0039": (True, False)}
+        "account-0038": (True, False),
+        "account-0039": (True, False),
+    }
     assert flags(lakehouse, "account-0000", "account-0040") == {
-        "account-0000": (False, False), "account-0040": (False, False)}
+        "account-0000": (False, False),
+        "account-0040": (False, False),
+    }
     for key in ("account-0000", "account-0001", "account-0038", "account-0039", "account-0040"):
         assert before <= rows[key]["LastSynced"] <= after, key
     assert rows["account-0000"]["name"] == "name-account-0000-v2"
@@ -110,8 +114,10 @@ def test_reappearing_deleted_and_purged_rows_are_reactivated(
 
     expect(counts(back), reactivated=2, unchanged=36)
     assert flags(lakehouse, "account-0036", "account-0037", "account-0038", "account-0039") == {
-        "account-0036": (False, False), "account-0037": (False, True),
-        "account-0038": (False, False), "account-0039": (True, False),
+        "account-0036": (False, False),
+        "account-0037": (False, True),
+        "account-0038": (False, False),
+        "account-0039": (True, False),
     }
 
 
@@ -154,8 +160,10 @@ def test_purge_cutoff_purges_only_rows_created_before_it(
 
     expect(counts(result), purged=2, deleted=2, unchanged=36)
     assert flags(lakehouse, *gone) == {
-        "account-0018": (False, True), "account-0019": (False, True),
-        "account-0020": (True, False), "account-0021": (True, False),
+        "account-0018": (False, True),
+        "account-0019": (False, True),
+        "account-0020": (True, False),
+        "account-0021": (True, False),
     }
 
 
@@ -163,8 +171,10 @@ def test_cutoff_date_itself_is_not_before_the_cutoff(
     lakehouse: Lakehouse, store: MetadataStore, leases: LeaseStore, landing: Path
 ) -> None:
     ids = keys("account", 0, 40)
-    created = {"account-0038": datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
-               "account-0039": datetime(2022, 1, 1, tzinfo=UTC)}
+    created = {
+        "account-0038": datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
+        "account-0039": datetime(2022, 1, 1, tzinfo=UTC),
+    }
     land_keys(landing, "account", D1, ids, created=created)
     sync_run(lakehouse, store, leases, landing, D1, tables=ACCOUNT)
     record_account_purge(lakehouse, store, D2, cutoff=date(2022, 1, 1))
@@ -174,7 +184,9 @@ def test_cutoff_date_itself_is_not_before_the_cutoff(
 
     expect(counts(result), purged=1, deleted=1, unchanged=38)
     assert flags(lakehouse, "account-0038", "account-0039") == {
-        "account-0038": (False, True), "account-0039": (True, False)}
+        "account-0038": (False, True),
+        "account-0039": (True, False),
+    }
 
 
 def test_purge_dated_after_the_sync_date_is_not_applied_yet(
