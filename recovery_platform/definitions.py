@@ -14,9 +14,9 @@ from recovery_platform.defs.schedules import daily_sync_schedule
 from recovery_platform.domain.table_config import load_platform_config
 
 
-def build_definitions() -> dg.Definitions:
-    """Assemble the platform from the table configuration."""
-    platform = load_platform_config()
+def build_definitions(config_path: str | None = None) -> dg.Definitions:
+    """Assemble the platform from the table configuration (see `load_platform_config`)."""
+    platform = load_platform_config(config_path)
     bronze = build_bronze_assets(platform)
     daily_sync_job = dg.define_asset_job(
         "daily_sync_job",
@@ -27,7 +27,10 @@ def build_definitions() -> dg.Definitions:
         assets=[*source_specs(platform), bronze],
         jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job],
         schedules=[daily_sync_schedule],
-        resources={"lakehouse": LakehouseResource(), "source": SourceResource()},
+        resources={
+            "lakehouse": LakehouseResource(config_path=config_path),
+            "source": SourceResource(),
+        },
         executor=dg.in_process_executor,
     )
 

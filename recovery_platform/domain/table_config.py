@@ -6,6 +6,7 @@ mirrored into `metadata.PipelineConfig` for querying. Nothing here reads the lak
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from recovery_platform.domain.vocabulary import CheckpointType, RelationSeverity
 from recovery_platform.engine import TableShape
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "tables.yaml"
+CONFIG_PATH_ENV = "RECOVERY_TABLES_CONFIG"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MANUAL_LONG_TERM = "ManualLongTerm"
@@ -161,8 +163,12 @@ class PlatformConfig:
 
 
 def load_platform_config(path: str | Path | None = None) -> PlatformConfig:
-    """Read and check the table configuration; errors name the table and field at fault."""
-    config_path = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    """Read and check the table configuration; errors name the table and field at fault.
+
+    The file is `path`, else `RECOVERY_TABLES_CONFIG`, else the checked-in `tables.yaml`.
+    """
+    chosen = path if path is not None else os.environ.get(CONFIG_PATH_ENV)
+    config_path = Path(chosen) if chosen else DEFAULT_CONFIG_PATH
     raw = yaml.safe_load(config_path.read_text())
     return parse_platform_config(raw, source_path=str(config_path))
 
