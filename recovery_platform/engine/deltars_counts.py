@@ -155,6 +155,8 @@ def _counts_by_scan(dt: DeltaTable, shape: TableShape) -> RowCounts:
     deleted_column = shape.deleted if shape.deleted in names else None
     purged_column = shape.purged if shape.purged in names else None
     columns = [c for c in (key, deleted_column, purged_column) if c is not None]
+    if not columns:
+        columns = arrow_schema(dt).names[:1]
     total = active = deleted = purged = null_keys = both = 0
     for batch in iter_batches(dt, columns):
         total += batch.num_rows
