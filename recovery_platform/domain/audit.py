@@ -23,7 +23,10 @@ def utc_now() -> datetime:
 
 @dataclass
 class AuditStep:
-    """One step being audited; fields are filled in while it runs."""
+    """One step being audited; fields are filled in while it runs.
+
+    `approved_by` and `reason` override the run's actor for this step (e.g. a sync override).
+    """
 
     operation: OperationType
     table: str | None = None
@@ -33,6 +36,8 @@ class AuditStep:
     checkpoint_id: str | None = None
     delta_version: int | None = None
     error: str | None = None
+    approved_by: str | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -94,8 +99,8 @@ class AuditTrail:
             "EndTime": utc_now(),
             "DurationSeconds": round(seconds, 6),
             "RequestedBy": self.actor.requested_by,
-            "ApprovedBy": self.actor.approved_by,
-            "Reason": self.actor.reason,
+            "ApprovedBy": step.approved_by or self.actor.approved_by,
+            "Reason": step.reason or self.actor.reason,
             "CheckpointId": step.checkpoint_id,
             "DryRun": self.actor.dry_run,
             "DeltaVersion": step.delta_version,

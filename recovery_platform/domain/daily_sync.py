@@ -229,6 +229,8 @@ def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
     counts = result.classification
     if result.override is not None:
         with audit.step(OperationType.SyncOverride, result.table) as step:
+            step.approved_by = result.override.approved_by
+            step.reason = result.override.reason
             step.details = {"reason": result.override.reason,
                             "approved_by": result.override.approved_by}
     operation = OperationType.SyncHeld if result.status is SyncStatus.Held else (
