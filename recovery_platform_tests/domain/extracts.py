@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.table_config import load_platform_config
-from recovery_platform.sources import write_extract
+from recovery_platform.sources import extract_path, write_extract
 
 CREATED = datetime(2020, 1, 1, tzinfo=UTC)
 MODIFIED = datetime(2025, 1, 1, tzinfo=UTC)
@@ -82,14 +83,21 @@ def land_keys(landing: Path, table: str, day: date, ids: Iterable[str], **option
     return land(landing, table, day, extract_rows(table, list(ids), **options))
 
 
-def drop_rows(landing: Path, table: str, from_day: date, to_day: date, count: int) -> list[str]:
-    """Land `to_day`'s extract as `from_day`'s minus its first `count` keys; return them."""
+def drop_rows(landing: Path, table: str, day: date, count: int, *, present_on: date) -> list[str]:
+    """Re-land `day`'s extract without `count` keys that were in `present_on`'s; return them.
+
+    Dropping keys the previous extract had makes each one an active bronze row going missing.
+    """
     spec = load_platform_config().table(table)
-    base = pq.read_table(landing / table / f"{from_day.isoformat()}.parquet")
-    ordered = base.sort_by(spec.primary_key)
-    dropped = ordered.column(spec.primary_key).to_pylist()[:count]
-    land(landing, table, to_day, ordered.slice(count))
-    return [str(k) for k in dropped]
+    data = pq.read_table(extract_path(landing, table, day))
+    before = pq.read_table(extract_path(landing, table, present_on))
+    earlier = set(before.column(spec.primary_key).to_pylist())
+    candidates = sorted(k for k in data.column(spec.primary_key).to_pylist() if k in earlier)
+    dropped = candidates[:count]
+    assert len(dropped) == count, f"{table} has only {len(candidates)} keys to drop"
+    keep = pc.invert(pc.is_in(data.column(spec.primary_key), value_set=pa.array(dropped)))
+    land(landing, table, day, data.filter(keep))
+    return dropped
 
 
 def bronze_rows(lakehouse: Lakehouse, table: str) -> dict[str, dict[str, Any]]:
