@@ -33,7 +33,7 @@ from recovery_platform.engine.deltars_table import (
     open_table,
     read_table,
 )
-from recovery_platform.engine.errors import TableNotFoundError
+from recovery_platform.engine.errors import VersionNotAvailableError
 from recovery_platform.engine.fingerprint import fingerprint_batches
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
@@ -238,7 +238,9 @@ class DeltaRsEngine(StorageEngine):
         commits = history(latest, latest.version() - target + 1)
         commit = next((c for c in commits if c.version == target), None)
         if commit is None:
-            raise TableNotFoundError(f"version {target} of {uri} has no commit in the log")
+            raise VersionNotAvailableError(
+                f"version {target} of {uri} has no commit in the log (log cleanup removed it)"
+            )
         return TableState(
             version=target, timestamp=commit.timestamp, table_id=str(dt.metadata().id)
         )

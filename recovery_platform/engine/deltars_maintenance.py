@@ -16,6 +16,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.fs import DeltaStorageHandler
+from pyarrow.fs import FileType
 
 from recovery_platform.engine.deltars_table import (
     ENGINE_NAME,
@@ -81,7 +82,9 @@ def missing_files(dt: DeltaTable, storage_options: Mapping[str, str] | None) -> 
     relative = list(file_sizes(dt))
     handler = DeltaStorageHandler(dt.table_uri, dict(storage_options or {}))
     infos = handler.get_file_info(relative)
-    return [path for path, info in zip(relative, infos, strict=True) if info.size is None]
+    return [
+        path for path, info in zip(relative, infos, strict=True) if info.type == FileType.NotFound
+    ]
 
 
 def is_restorable(
