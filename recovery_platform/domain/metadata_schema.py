@@ -215,6 +215,7 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("TableName", S, "Table.", nullable=False),
         _c("CurrentVersion", I64, "Table version when the plan was made.", nullable=False),
         _c("TargetVersion", I64, "Pinned version the rollback restores.", nullable=False),
+        _c("RowsChanged", I64, "Rows the plan found the restore adds, removes or changes."),
         _c("IntentStatus", S, "pending, committed, noop, validated, failed.", nullable=False),
         _c("RestoreVersion", I64, "Version of the RESTORE commit, once committed."),
         _c("ErrorMessage", S, "Why the table failed, in plain words."),

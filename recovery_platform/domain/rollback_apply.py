@@ -176,12 +176,15 @@ def _restore_one(
             if done is not None:
                 status, after = "committed", done
                 step.details["resumed"] = f"restore commit {done} found in history"
+            elif planned.unchanged:
+                status, after = "noop", before
+                step.details["noop"] = "content already equals the checkpoint (plan diff is 0)"
             else:
                 result = lakehouse.engine.restore(uri, planned.target_version, commit_metadata={
                     OPERATION_ID_KEY: op_id,
                     f"{COMMIT_METADATA_PREFIX}run_id": audit.run_id,
                     f"{COMMIT_METADATA_PREFIX}operation": "TableRestore",
-                })
+                }, compare_content=False)
                 crash_point("rollback.after_restore_commit")
                 status = "noop" if result.noop else "committed"
                 after = result.version_after

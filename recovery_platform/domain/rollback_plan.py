@@ -259,7 +259,8 @@ def record_plan(store: MetadataStore, plan: RollbackPlan, *, status: str, run_id
     store.append(MetadataTable.RollbackPlanTables, [
         {"PlanTableKey": f"{plan.plan_id}:{t.table}", "PlanId": plan.plan_id,
          "TableName": t.table, "CurrentVersion": t.current_version,
-         "TargetVersion": t.target_version, "IntentStatus": "planned",
+         "TargetVersion": t.target_version, "RowsChanged": t.rows_changed,
+         "IntentStatus": "planned",
          "UpdatedAt": plan.created_at}
         for t in plan.tables
     ])

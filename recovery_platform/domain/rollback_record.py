@@ -35,6 +35,12 @@ class PlannedTable:
     target_version: int
     intent: str
     restore_version: int | None
+    rows_changed: int | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """The plan found the content already equal to the target."""
+        return self.rows_changed == 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,8 @@ def load_recorded_plan(store: MetadataStore, plan_id: str) -> RecordedPlan:
                                                      equals={"PlanId": plan_id})}
     tables = tuple(
         PlannedTable(t, int(intents[t]["CurrentVersion"]), int(intents[t]["TargetVersion"]),
-                     str(intents[t]["IntentStatus"]), intents[t].get("RestoreVersion"))
+                     str(intents[t]["IntentStatus"]), intents[t].get("RestoreVersion"),
+                     intents[t].get("RowsChanged"))
         for t in order if t in intents
     )
     runs = tuple(r for r in (row.get("AppliedRunIds") or "").split(",") if r)

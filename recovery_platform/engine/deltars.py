@@ -319,10 +319,17 @@ class DeltaRsEngine(StorageEngine):
         return maintenance.storage_delta(self._open(uri, from_version), self._open(uri, to_version))
 
     def restore(
-        self, uri: str, version: int, *, commit_metadata: Mapping[str, str]
+        self,
+        uri: str,
+        version: int,
+        *,
+        commit_metadata: Mapping[str, str],
+        compare_content: bool = True,
     ) -> RestoreResult:
         """Restore to `version` in one commit; no commit at all when already there."""
-        return maintenance.restore(uri, version, commit_metadata, self._options)
+        return maintenance.restore(
+            uri, version, commit_metadata, self._options, compare_content=compare_content
+        )
 
     def vacuum(
         self,

@@ -137,6 +137,8 @@ def restore(
     version: int,
     commit_metadata: Mapping[str, str],
     storage_options: Mapping[str, str] | None,
+    *,
+    compare_content: bool = True,
 ) -> RestoreResult:
     """Restore to `version` in one commit, or write nothing when the table already matches it."""
     latest = open_table(uri, storage_options)
@@ -151,7 +153,7 @@ def restore(
             f"cannot restore {uri} to version {version}: {len(missing)} of its data files are "
             "gone (vacuumed or deleted); restore an older checkpoint or re-sync instead"
         )
-    if _same_rows(latest, target):
+    if compare_content and _same_rows(latest, target):
         return noop
     try:
         metrics: dict[str, Any] = latest.restore(

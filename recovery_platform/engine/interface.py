@@ -172,9 +172,20 @@ class StorageEngine(ABC):
 
     @abstractmethod
     def restore(
-        self, uri: str, version: int, *, commit_metadata: Mapping[str, str]
+        self,
+        uri: str,
+        version: int,
+        *,
+        commit_metadata: Mapping[str, str],
+        compare_content: bool = True,
     ) -> RestoreResult:
-        """Restore the table to `version` in one atomic commit carrying `commit_metadata`."""
+        """Restore the table to `version` in one atomic commit carrying `commit_metadata`.
+
+        No commit is written when the current file set equals the target's, nor, with
+        `compare_content`, when the content fingerprints are equal (that check scans both
+        versions: a caller that already knows the content differs, such as a rollback plan,
+        passes False so that the restore stays a metadata-only operation).
+        """
 
     @abstractmethod
     def vacuum(
