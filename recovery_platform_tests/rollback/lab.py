@@ -78,12 +78,18 @@ class Lab:
 
     def sync(self, day: date, overrides: tuple[str, ...] = ()) -> dg.ExecuteInProcessResult:
         """One `daily_sync_job` run; `overrides` release tables held by the guard."""
-        config = {"sync_date": day.isoformat(), "overrides": [
-            {"table": t, "reason": "test bad sync", "approved_by": "bob"} for t in overrides]}
+        config = {
+            "sync_date": day.isoformat(),
+            "overrides": [
+                {"table": t, "reason": "test bad sync", "approved_by": "bob"} for t in overrides
+            ],
+        }
         return defs.get_job_def("daily_sync_job").execute_in_process(
             run_config={"ops": {"daily_sync": {"config": config}}},
-            resources={"lakehouse": self.resource,
-                       "source": SourceResource(landing_root=str(self.landing))},
+            resources={
+                "lakehouse": self.resource,
+                "source": SourceResource(landing_root=str(self.landing)),
+            },
             raise_on_error=False,
         )
 
@@ -92,17 +98,18 @@ class Lab:
         config.setdefault("requested_by", "alice")
         result = rollback_job.execute_in_process(
             run_config={"ops": {"rollback": {"config": config}}},
-            resources={"lakehouse": self.resource}, raise_on_error=False,
+            resources={"lakehouse": self.resource},
+            raise_on_error=False,
         )
-        error = "\n".join(e.event_specific_data.error.message for e in result.all_events
-                          if e.is_step_failure)
+        error = "\n".join(
+            e.event_specific_data.error.message for e in result.all_events if e.is_step_failure
+        )
         output, metadata = None, {}
         if result.success:
             output = result.output_for_node("rollback")
             for event in result.all_events:
                 if event.event_type_value == "STEP_OUTPUT":
-                    metadata = {k: v.value for k, v in
-                                event.event_specific_data.metadata.items()}
+                    metadata = {k: v.value for k, v in event.event_specific_data.metadata.items()}
         return RollbackRun(result, result.run_id, result.success, error, output, metadata)
 
     def plan(self, checkpoint: Checkpoint, **config: Any) -> RollbackRun:
@@ -114,8 +121,12 @@ class Lab:
     def apply(self, checkpoint: Checkpoint, plan_id: str, **config: Any) -> RollbackRun:
         """Apply a recorded plan, approved by bob."""
         config.setdefault("approved_by", "bob")
-        return self.rollback(checkpoint_id=checkpoint.checkpoint_id, approved_plan_id=plan_id,
-                             dry_run=False, **config)
+        return self.rollback(
+            checkpoint_id=checkpoint.checkpoint_id,
+            approved_plan_id=plan_id,
+            dry_run=False,
+            **config,
+        )
 
     def versions(self) -> dict[str, int]:
         return {t: DeltaTable(self.uri(t)).version() for t in TABLES}
@@ -148,9 +159,12 @@ class Lab:
 
     def restore_commits(self, table: str, plan_id: str) -> list[dict[str, Any]]:
         """RESTORE commits of `table` carrying this plan's operation id."""
-        return [c for c in DeltaTable(self.uri(table)).history()
-                if c["operation"] == "RESTORE"
-                and c.get("recovery_platform.operation_id") == f"{plan_id}:{table}"]
+        return [
+            c
+            for c in DeltaTable(self.uri(table)).history()
+            if c["operation"] == "RESTORE"
+            and c.get("recovery_platform.operation_id") == f"{plan_id}:{table}"
+        ]
 
 
 def build_base(root: Path) -> None:

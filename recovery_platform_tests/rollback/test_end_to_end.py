@@ -1,4 +1,4 @@
-"""Bad sync → plan → approve → apply → proven → undo, on real Delta tables and in-process Dagster."""
+"""Bad sync, plan, approve, apply, prove, undo: real Delta tables, in-process Dagster."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def _state(row: dict[str, Any]) -> str:
 
 def independent_diff(uri: str, key: str, current: int, target: int) -> dict[str, Any]:
     """What restoring `current` to `target` changes, from two full pyarrow reads."""
+
     def rows(version: int) -> dict[str, dict[str, Any]]:
         table: pa.Table = DeltaTable(uri, version=version).to_pyarrow_table()
         return {r[key]: r for r in table.to_pylist()}
@@ -53,19 +54,28 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     by_table = {t["table"]: t for t in plan["tables"]}
     assert set(by_table) == set(TABLES)
 
-    expected = independent_diff(lab.uri("account"), "accountid",
-                                good.pin("account").version + 1, good.pin("account").version)
+    expected = independent_diff(
+        lab.uri("account"),
+        "accountid",
+        good.pin("account").version + 1,
+        good.pin("account").version,
+    )
     account = by_table["account"]
     diff = account["diff"]
     assert diff["state_changes"] == expected["state_changes"]
     assert expected["state_changes"]["deleted->active"] > 1000
     assert (diff["added"], diff["removed"], diff["changed"]) == (
-        len(expected["added"]), len(expected["removed"]), len(expected["changed"]))
+        len(expected["added"]),
+        len(expected["removed"]),
+        len(expected["changed"]),
+    )
     assert set(diff["sample_changed"]) <= expected["changed"]
     assert len(diff["sample_changed"]) == 10
     assert account["risk"] == "High"
     assert (account["current_version"], account["target_version"]) == (
-        versions_before_plan["account"], good.pin("account").version)
+        versions_before_plan["account"],
+        good.pin("account").version,
+    )
     for table in TABLES[1:]:
         assert by_table[table]["diff"]["changed"] == 0
         assert by_table[table]["current_version"] == by_table[table]["target_version"]
@@ -85,10 +95,15 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
         pin = good.pin(table)
         counts = lab.engine.row_counts(lab.uri(table), lab.house.config.table(table).shape)
         assert (counts.total, counts.active, counts.deleted, counts.purged) == (
-            pin.counts.total, pin.counts.active, pin.counts.deleted, pin.counts.purged)
+            pin.counts.total,
+            pin.counts.active,
+            pin.counts.deleted,
+            pin.counts.purged,
+        )
         assert lab.engine.fingerprint(lab.uri(table)) == pin.fingerprint
     assert [c["version"] for c in lab.restore_commits("account", plan_id)] == [
-        versions_before_plan["account"] + 2]
+        versions_before_plan["account"] + 2
+    ]
     for table in TABLES[1:]:
         assert lab.restore_commits(table, plan_id) == []
     assert applied.materializations["account"]["restore_status"] == "committed"
@@ -109,27 +124,45 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     assert pre[0].checkpoint_id in (post[0].notes or "")
     assert {p.table: p.fingerprint for p in pre[0].tables} == bad_fingerprints
     assert {p.table: p.version for p in pre[0].tables} == versions_before_plan
-    ops = {(r["OperationType"], r["TableName"], r["Status"])
-           for r in lab.audit(PipelineRunId=applied.run_id)}
-    assert {("RollbackValidation", None, "Succeeded"), ("PreRollbackCheckpoint", None, "Succeeded"),
-            ("PostRollbackCheckpoint", None, "Succeeded")} <= ops
+    ops = {
+        (r["OperationType"], r["TableName"], r["Status"])
+        for r in lab.audit(PipelineRunId=applied.run_id)
+    }
+    assert {
+        ("RollbackValidation", None, "Succeeded"),
+        ("PreRollbackCheckpoint", None, "Succeeded"),
+        ("PostRollbackCheckpoint", None, "Succeeded"),
+    } <= ops
     for table in TABLES:
         assert ("TableRestore", table, "Succeeded") in ops
         assert ("PostRollbackValidation", table, "Succeeded") in ops
-    validations = lab.store.rows(MetadataTable.DataValidation,
-                                 equals={"PipelineRunId": applied.run_id})
+    validations = lab.store.rows(
+        MetadataTable.DataValidation, equals={"PipelineRunId": applied.run_id}
+    )
     assert len(validations) == 6 * len(TABLES)
     assert all(v["ValidationPassed"] for v in validations)
-    fingerprint_row = next(v for v in validations if v["TableName"] == "account"
-                           and v["ValidationType"] == "matches_checkpoint_fingerprint")
+    fingerprint_row = next(
+        v
+        for v in validations
+        if v["TableName"] == "account" and v["ValidationType"] == "matches_checkpoint_fingerprint"
+    )
     assert fingerprint_row["ActualValue"] == format_fingerprint(good.pin("account").fingerprint)
 
-    undo_plan = lab.rollback(checkpoint_id=pre[0].checkpoint_id, checkpoint_type="PreRollback",
-                             requested_by="carol", reason="undo")
+    undo_plan = lab.rollback(
+        checkpoint_id=pre[0].checkpoint_id,
+        checkpoint_type="PreRollback",
+        requested_by="carol",
+        reason="undo",
+    )
     assert undo_plan.success, undo_plan.error
-    undo = lab.rollback(checkpoint_id=pre[0].checkpoint_id, checkpoint_type="PreRollback",
-                        requested_by="carol", approved_by="alice",
-                        approved_plan_id=undo_plan.output, dry_run=False)
+    undo = lab.rollback(
+        checkpoint_id=pre[0].checkpoint_id,
+        checkpoint_type="PreRollback",
+        requested_by="carol",
+        approved_by="alice",
+        approved_plan_id=undo_plan.output,
+        dry_run=False,
+    )
     assert undo.success, undo.error
     for table in TABLES:
         assert lab.engine.fingerprint(lab.uri(table)) == bad_fingerprints[table]
