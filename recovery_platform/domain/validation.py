@@ -77,13 +77,16 @@ class TableValidation:
         )
 
 
-def _counts_result(table: str, counts: RowCounts) -> InvariantResult:
+def _counts_result(
+    table: str, counts: RowCounts, both_keys: tuple[str, ...]
+) -> InvariantResult:
+    """The identity fails only through rows flagged both deleted and purged: they are samples."""
     buckets = counts.active + counts.deleted + counts.purged
     return InvariantResult(
         table, Invariant.tracking_counts_consistent, buckets == counts.total,
         expected=f"active + deleted + purged = total ({counts.total})",
         actual=f"{counts.active} + {counts.deleted} + {counts.purged} = {buckets}",
-        violations=abs(counts.total - buckets),
+        violations=abs(counts.total - buckets), sample_keys=both_keys,
         details={"total": counts.total, "active": counts.active,
                  "deleted": counts.deleted, "purged": counts.purged},
     )
@@ -132,7 +135,7 @@ def validate_table(
     )
     both_keys = tuple(sorted(str(k) for k in both.column(0).to_pylist())[:SAMPLE_SIZE])
     results = [
-        _counts_result(table, counts),
+        _counts_result(table, counts, both_keys),
         InvariantResult(
             table, Invariant.no_null_primary_keys, counts.null_keys == 0,
             expected="0 null keys", actual=f"{counts.null_keys} null keys",
