@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from recovery_platform.domain.audit import AuditTrail, utc_now
@@ -181,9 +181,10 @@ def _checkpoint_table(
         audit.alert(AlertSeverity.Critical, "ValidationFailed", f"{table}: {problem}",
                     table=table)
         try:
-            return pin_table(lakehouse, table, version=validation.version), None, problem
+            pinned = pin_table(lakehouse, table, version=validation.version)
         except Exception:
             return None, None, problem
+        return replace(pinned, validated=False), None, problem
     try:
         pinned = with_retries(lambda: pin_table(lakehouse, table, version=validation.version))
         staged = with_retries(lambda: stage_checkpoint(
