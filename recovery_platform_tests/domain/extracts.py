@@ -124,3 +124,26 @@ def delta_log_snapshot(lakehouse: Lakehouse, table: str) -> dict[str, bytes]:
     """Every file under a bronze table's `_delta_log`, by relative path, with its bytes."""
     log = Path(lakehouse.bronze_uri(table)) / "_delta_log"
     return {str(p.relative_to(log)): p.read_bytes() for p in sorted(log.rglob("*")) if p.is_file()}
+
+
+def land_small_crm(landing: Path, day: date, count: int = 20) -> None:
+    """Land `count` rows of every declared table for `day`, all foreign keys resolving."""
+    for table in load_platform_config().table_names:
+        land_keys(landing, table, day, keys(table, 0, count))
+
+
+def bronze_row(lakehouse: Lakehouse, table: str, key: str | None, **values: Any) -> pa.Table:
+    """One row of `table` in its current bronze schema, `values` overriding; new names are added.
+
+    Columns keep the table's nullability (delta-rs refuses a merge whose source relaxes it).
+    """
+    spec = lakehouse.config.table(table)
+    data = extract_rows(table, ["placeholder"]).to_pylist()[0]
+    data.update({spec.primary_key: key, "IsDeleted": False, "IsPurged": False})
+    data["LastSynced"] = MODIFIED
+    data.update(values)
+    schema = lakehouse.engine.schema(lakehouse.bronze_uri(table))
+    for name in values:
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, pa.string()))
+    return pa.Table.from_pylist([data], schema=schema)
