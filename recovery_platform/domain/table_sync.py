@@ -197,7 +197,8 @@ def sync_table(
     if not engine.table_exists(uri):
         engine.create_table(uri, spec.bronze_schema(), properties=PLATFORM_TABLE_PROPERTIES)
     before = engine.state(uri).version
-    active_before = engine.row_counts(uri, spec.shape, before).active
+    counts_before = engine.row_counts(uri, spec.shape, before)
+    active_before = counts_before.active
     diff = engine.source_diff(uri, extract_uri, spec.shape, compare_columns=spec.data_columns)
     counts, purged_mask = classify(diff, spec, purge, sync_date, active_before)
     purge_consumed = purge.applies_on(sync_date)
@@ -221,14 +222,17 @@ def sync_table(
             table, SyncStatus.Unchanged, counts, before, before, purge_consumed, override=override
         )
     rows = build_upsert(diff, spec, purged_mask, synced_at)
-    after = engine.merge_upsert(
-        uri, rows, key=spec.primary_key,
-        commit_metadata={
-            f"{COMMIT_METADATA_PREFIX}run_id": run_id,
-            f"{COMMIT_METADATA_PREFIX}operation": "TableSync",
-            f"{COMMIT_METADATA_PREFIX}sync_date": sync_date.isoformat(),
-        },
-    )
+    commit_metadata = {
+        f"{COMMIT_METADATA_PREFIX}run_id": run_id,
+        f"{COMMIT_METADATA_PREFIX}operation": "TableSync",
+        f"{COMMIT_METADATA_PREFIX}sync_date": sync_date.isoformat(),
+    }
+    if counts_before.total == 0:  # nothing to match against: an append is the same, far cheaper
+        after = engine.append(uri, rows, commit_metadata=commit_metadata)
+    else:
+        after = engine.merge_upsert(
+            uri, rows, key=spec.primary_key, commit_metadata=commit_metadata
+        )
     return TableSyncResult(
         table, SyncStatus.Synced, counts, before, after, purge_consumed, override=override
     )
