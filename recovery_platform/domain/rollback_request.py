@@ -124,7 +124,10 @@ class SelectedCheckpoint:
 def select_checkpoint(store: MetadataStore, request: RollbackRequest) -> SelectedCheckpoint:
     """Resolve the request's checkpoint reference to exactly one checkpoint."""
     if request.checkpoint_id:
-        found = load_checkpoint(store, request.checkpoint_id)
+        try:
+            found = load_checkpoint(store, request.checkpoint_id)
+        except CheckpointSelectionError as exc:
+            raise CheckpointSelectionError(f"field 'checkpoint_id': {exc}") from None
         return SelectedCheckpoint(found, f"checkpoint_id {found.checkpoint_id}")
     if request.checkpoint_name:
         try:
