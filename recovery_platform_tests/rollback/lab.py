@@ -61,6 +61,15 @@ class RollbackRun:
         return {}
 
 
+def _messages(error: Any) -> str:
+    """An error's message followed by those of its causes (the domain error is the cause)."""
+    found = []
+    while error is not None:
+        found.append(error.message)
+        error = error.cause
+    return "\n".join(found)
+
+
 class Lab:
     """A lakehouse and its landing folder in a test's tmp_path."""
 
@@ -102,7 +111,7 @@ class Lab:
             raise_on_error=False,
         )
         error = "\n".join(
-            e.event_specific_data.error.message for e in result.all_events if e.is_step_failure
+            _messages(e.event_specific_data.error) for e in result.all_events if e.is_step_failure
         )
         output, metadata = None, {}
         if result.success:
