@@ -1,0 +1,56 @@
+"""Benchmark harness entry point: `python -m benchmarks.run --scale smoke`.
+
+Scales: `smoke` (seconds; CI proves the harness works, no timing assertions), `standard`
+(50 tables x 200,000 rows), `probe-1m` and `probe-10m` (single-table probes with the naive
+baselines), `large` (opt-in). Results go to `benchmarks/results/<scale>-<engine>.{json,md}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from benchmarks.lakehouse_scenario import SCENARIOS, run_scenario
+from benchmarks.measure import PhaseResult
+from benchmarks.report import write_reports
+from benchmarks.targets import assess
+
+PROBES = {"probe-1m": 1_000_000, "probe-10m": 10_000_000}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one scale and write its reports."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=[*SCENARIOS, *PROBES], default="smoke")
+    parser.add_argument("--engine", choices=["deltars", "spark"], default="deltars")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="Working folder (default: a temporary one, removed afterwards).")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="recovery-bench-"))
+    try:
+        phases = _run(args.scale, args.engine, work)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    json_path, md_path = write_reports(args.out, args.scale, args.engine, phases,
+                                       assess(args.scale, phases))
+    print(md_path.read_text())
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _run(scale: str, engine_name: str, work: Path) -> list[PhaseResult]:
+    if scale in PROBES:
+        from benchmarks.probes import probe
+        from recovery_platform.defs.resources import build_engine
+
+        engine = build_engine(engine_name, {})
+        return probe(PROBES[scale], work, engine, naive=True)
+    return run_scenario(SCENARIOS[scale], work, engine_name)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
