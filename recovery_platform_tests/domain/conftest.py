@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,13 @@ import pytest
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.lease import LeaseStore
 from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.table_config import load_platform_config
-from recovery_platform.engine.deltars import DeltaRsEngine
-from recovery_platform.sources import DemoManifest, generate_demo_crm
-
-DEMO_START = date(2026, 1, 5)
-DEMO_SCALE = 100
+from recovery_platform.sources import DemoManifest
+from recovery_platform_tests.domain.site import demo, make_lakehouse
 
 
 @pytest.fixture
 def lakehouse(tmp_path: Path) -> Lakehouse:
-    return Lakehouse(
-        root=str(tmp_path / "lake"), config=load_platform_config(), engine=DeltaRsEngine()
-    )
+    return make_lakehouse(tmp_path)
 
 
 @pytest.fixture
@@ -42,4 +35,4 @@ def landing(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def demo_crm(landing: Path) -> DemoManifest:
-    return generate_demo_crm(landing, start=DEMO_START, days=3, scale=DEMO_SCALE)
+    return demo(landing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.table_sync import SyncStatus
 from recovery_platform.domain.validation import Invariant, validate_table
 from recovery_platform_tests.domain.extracts import extract_rows, keys, land, land_small_crm
+from recovery_platform_tests.domain.site import Site, make_site
 from recovery_platform_tests.domain.sync_runs import SyncRunResult, sync_run
 from recovery_platform_tests.domain.violations import (
     BOTH_FLAGS_KEY,
@@ -27,16 +29,27 @@ from recovery_platform_tests.domain.violations import (
 D1, D2 = date(2026, 3, 1), date(2026, 3, 2)
 
 
-@pytest.fixture
-def broken(
-    lakehouse: Lakehouse, store: MetadataStore, leases: LeaseStore, landing: Path
-) -> SyncRunResult:
-    prepare_clean_day(lakehouse, landing, D1)
-    first = sync_run(lakehouse, store, leases, landing, D1)
+@dataclass(frozen=True)
+class Broken:
+    """A lakehouse whose tables each break an invariant, and the day-2 run that found them."""
+
+    site: Site
+    run: SyncRunResult
+
+    @property
+    def lakehouse(self) -> Lakehouse:
+        return self.site.lakehouse
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Broken:
+    site = make_site(tmp_path_factory.mktemp("violations"))
+    prepare_clean_day(site.lakehouse, site.landing, D1)
+    first = sync_run(site.lakehouse, site.store, site.leases, site.landing, D1)
     assert all(o.ok for o in first.tables.values())
     assert first.batch.checkpoint.status == "Validated"
-    break_every_invariant(lakehouse, landing, D2)
-    return sync_run(lakehouse, store, leases, landing, D2)
+    break_every_invariant(site.lakehouse, site.landing, D2)
+    return Broken(site, sync_run(site.lakehouse, site.store, site.leases, site.landing, D2))
 
 
 def failed(lakehouse: Lakehouse, table: str) -> set[Invariant]:
@@ -54,9 +67,8 @@ def test_clean_tables_pass_every_invariant(
         assert [r.invariant for r in validation.results] == list(Invariant)
 
 
-def test_row_both_deleted_and_purged_fails_both_tracking_invariants(
-    lakehouse: Lakehouse, broken: SyncRunResult
-) -> None:
+def test_row_both_deleted_and_purged_fails_both_tracking_invariants(broken: Broken) -> None:
+    lakehouse = broken.lakehouse
     validation = validate_table(lakehouse, "account")
     assert failed(lakehouse, "account") == {
         Invariant.tracking_counts_consistent,
@@ -70,17 +82,15 @@ def test_row_both_deleted_and_purged_fails_both_tracking_invariants(
     assert (columns.violations, columns.sample_keys) == (1, (BOTH_FLAGS_KEY,))
 
 
-def test_null_primary_key_fails_no_null_primary_keys(
-    lakehouse: Lakehouse, broken: SyncRunResult
-) -> None:
+def test_null_primary_key_fails_no_null_primary_keys(broken: Broken) -> None:
+    lakehouse = broken.lakehouse
     result = validate_table(lakehouse, "contact").result(Invariant.no_null_primary_keys)
     assert failed(lakehouse, "contact") == {Invariant.no_null_primary_keys}
     assert (result.passed, result.violations, result.actual) == (False, 1, "1 null keys")
 
 
-def test_undeclared_column_fails_schema_as_declared(
-    lakehouse: Lakehouse, broken: SyncRunResult
-) -> None:
+def test_undeclared_column_fails_schema_as_declared(broken: Broken) -> None:
+    lakehouse = broken.lakehouse
     result = validate_table(lakehouse, "activitypointer").result(Invariant.schema_as_declared)
     assert failed(lakehouse, "activitypointer") == {Invariant.schema_as_declared}
     assert (result.violations, result.actual) == (1, f"undeclared {EXTRA_COLUMN}")
@@ -100,9 +110,8 @@ def test_missing_column_fails_schema_as_declared(
     assert (result.violations, result.actual) == (1, "missing city")
 
 
-def test_orphan_in_error_relation_fails_and_warn_relation_is_only_reported(
-    lakehouse: Lakehouse, broken: SyncRunResult
-) -> None:
+def test_orphan_in_error_relation_fails_and_warn_relation_is_only_reported(broken: Broken) -> None:
+    lakehouse = broken.lakehouse
     result = validate_table(lakehouse, "donation").result(Invariant.referential_integrity)
     assert failed(lakehouse, "donation") == {Invariant.referential_integrity}
     assert (result.violations, result.sample_keys) == (1, (ORPHAN_ACCOUNT,))
@@ -127,15 +136,14 @@ def test_warn_relation_alone_does_not_fail(
     assert result.batch.checkpoint.status == "Validated"
 
 
-def test_failing_invariants_leave_the_batch_recorded_but_not_validated(
-    store: MetadataStore, broken: SyncRunResult
-) -> None:
+def test_failing_invariants_leave_the_batch_recorded_but_not_validated(broken: Broken) -> None:
+    store, run = broken.site.store, broken.run
     bad = {"account", "contact", "donation", "activitypointer"}
-    assert {t for t, o in broken.tables.items() if not o.ok} == bad
-    assert all(broken.tables[t].sync.status is not SyncStatus.Failed for t in bad)
+    assert {t for t, o in run.tables.items() if not o.ok} == bad
+    assert all(run.tables[t].sync.status is not SyncStatus.Failed for t in bad)
     batch = store.rows(
         MetadataTable.CheckpointHistory,
-        equals={"PipelineRunId": broken.run_id, "CheckpointType": "DailyBatch"},
+        equals={"PipelineRunId": run.run_id, "CheckpointType": "DailyBatch"},
     )
     assert len(batch) == 1
     assert batch[0]["ValidationStatus"] == "Failed"
@@ -148,9 +156,9 @@ def test_failing_invariants_leave_the_batch_recorded_but_not_validated(
     assert {p["TableName"]: p["ValidationStatus"] for p in pins} == dict.fromkeys(bad, "Failed")
     assert not store.rows(
         MetadataTable.CheckpointHistory,
-        equals={"PipelineRunId": broken.run_id, "CheckpointType": "Daily"},
+        equals={"PipelineRunId": run.run_id, "CheckpointType": "Daily"},
     )
-    rows = store.rows(MetadataTable.DataValidation, equals={"PipelineRunId": broken.run_id})
+    rows = store.rows(MetadataTable.DataValidation, equals={"PipelineRunId": run.run_id})
     assert len(rows) == 4 * len(Invariant)
     failures = {(r["TableName"], r["ValidationType"]) for r in rows if not r["ValidationPassed"]}
     assert failures == {
@@ -160,7 +168,7 @@ def test_failing_invariants_leave_the_batch_recorded_but_not_validated(
         ("activitypointer", "schema_as_declared"),
         ("donation", "referential_integrity"),
     }
-    alerts = store.rows(MetadataTable.Alerts, equals={"PipelineRunId": broken.run_id})
+    alerts = store.rows(MetadataTable.Alerts, equals={"PipelineRunId": run.run_id})
     assert sorted((a["AlertType"], a["TableName"]) for a in alerts) == sorted(
         ("ValidationFailed", t) for t in bad
     )
