@@ -29,15 +29,21 @@ _UNIT_DAYS = {
     "day": 1.0,
     "week": 7.0,
 }
-_INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+([a-z]+?)s?\s*$", re.IGNORECASE)
+_INTERVAL = re.compile(r"^\s*(?:interval\s+)?((?:\d+\s+[a-z]+\s*)+)$", re.IGNORECASE)
+_PART = re.compile(r"(\d+)\s+([a-z]+?)s?(?=\s|$)", re.IGNORECASE)
 
 
 def interval_days(value: str) -> float:
-    """Days in a Delta interval such as 'interval 30 days' or '1 week'."""
+    """Days in a Delta interval such as 'interval 30 days', '1 week' or 'interval 1 week 2 days'.
+
+    Delta (Spark's interval syntax) accepts several units in one value; months and years are
+    refused, as Delta refuses them for retention durations.
+    """
     match = _INTERVAL.match(value)
-    if not match or match.group(2).lower() not in _UNIT_DAYS:
+    parts = _PART.findall(match.group(1)) if match else []
+    if not parts or any(unit.lower() not in _UNIT_DAYS for _, unit in parts):
         raise ValueError(f"unrecognised Delta interval {value!r}")
-    return int(match.group(1)) * _UNIT_DAYS[match.group(2).lower()]
+    return sum(int(count) * _UNIT_DAYS[unit.lower()] for count, unit in parts)
 
 
 @dataclass(frozen=True)
