@@ -197,7 +197,7 @@ def _checkpoint_table(
         with audit.step(OperationType.CheckpointFailed, table) as step:
             step.status, step.error = AuditStatus.Failed, message
         audit.alert(AlertSeverity.Warning, "CheckpointFailed",
-                    f"Daily checkpoint of {table} failed after 3 attempts: {message}", table=table)
+                    f"Daily checkpoint of {table} failed: {message}", table=table)
         return None, None, f"checkpoint failed: {message}"
     with audit.step(OperationType.CheckpointCreated, table) as step:
         step.checkpoint_id = staged.checkpoint.checkpoint_id
