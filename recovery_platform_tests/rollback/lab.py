@@ -130,11 +130,9 @@ class Lab:
     def apply(self, checkpoint: Checkpoint, plan_id: str, **config: Any) -> RollbackRun:
         """Apply a recorded plan, approved by bob."""
         config.setdefault("approved_by", "bob")
+        config.setdefault("dry_run", False)
         return self.rollback(
-            checkpoint_id=checkpoint.checkpoint_id,
-            approved_plan_id=plan_id,
-            dry_run=False,
-            **config,
+            checkpoint_id=checkpoint.checkpoint_id, approved_plan_id=plan_id, **config
         )
 
     def versions(self) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import shutil
 
 import pytest
 from deltalake import DeltaTable, TableFeatures
@@ -193,13 +193,10 @@ def test_files_vacuumed_after_the_plan_refuse_the_apply(bad_lab: Lab) -> None:
     assert lab.checkpoints("PreRollback") == []
 
 
-def test_recreated_table_is_refused(bad_lab: Lab, tmp_path: Path) -> None:
+def test_recreated_table_is_refused(bad_lab: Lab) -> None:
     lab = bad_lab
     target = lab.batch(-2)
     data = DeltaTable(lab.uri("donation")).to_pyarrow_table()
-    lab.engine.overwrite(str(tmp_path / "elsewhere"), data)
-    import shutil
-
     shutil.rmtree(lab.uri("donation"))
     lab.engine.overwrite(lab.uri("donation"), data)
     before = _logs(lab)
