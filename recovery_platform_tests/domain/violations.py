@@ -3,7 +3,8 @@
 Day 1 syncs clean extracts of all four tables. Before day 2:
 - account gets a row both deleted and purged (written directly, as a faulty job would);
 - contact's bronze table was created with a nullable key, and gets a row with a null key;
-- activitypointer gets an undeclared column (schema drift from a manual write);
+- activitypointer gets an undeclared column (schema drift from a manual write), and its day-2
+  extract references a missing account through a warn-level relation (reported, not failing);
 - donation's day-2 extract references a missing account (error relation) and a missing
   contact (warn relation).
 """
@@ -29,6 +30,7 @@ BOTH_FLAGS_KEY = "account-both"
 ORPHAN_ACCOUNT = "account-9999"
 ORPHAN_CONTACT = "contact-9999"
 EXTRA_COLUMN = "legacy_code"
+WARN_ORPHAN_ACCOUNT = "account-8888"
 
 
 def prepare_clean_day(lakehouse: Lakehouse, landing: Path, day1: date) -> None:
@@ -62,3 +64,10 @@ def break_every_invariant(lakehouse: Lakehouse, landing: Path, day2: date) -> No
         "donation", ids, parents={"accountid": accounts, "contactid": contacts}
     )
     land(landing, "donation", day2, donations)
+    regarding = ["account-0000"] * (ROWS - 1) + [WARN_ORPHAN_ACCOUNT]
+    activities = extract_rows(
+        "activitypointer",
+        keys("activitypointer", 0, ROWS),
+        parents={"regardingobjectid": regarding},
+    )
+    land(landing, "activitypointer", day2, activities)
