@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from recovery_platform.domain.audit import AuditTrail, utc_now
 from recovery_platform.domain.checkpoints import (
     Checkpoint,
+    PinnedTable,
     load_checkpoint,
     pin_table,
     record_checkpoint,
@@ -207,6 +208,20 @@ def _plain(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _prove(
+    lakehouse: Lakehouse, target: Checkpoint, pre: Checkpoint, outcome: TableRestoreOutcome
+) -> RestoredTableCheck:
+    """The table's proof; a table that cannot even be read fails it, and the others go on."""
+    try:
+        return check_restored_table(lakehouse, target.pin(outcome.table),
+                                    pre.pin(outcome.table))
+    except Exception as exc:  # graceful degradation, as for restores
+        version = outcome.version_after if outcome.version_after is not None else -1
+        return RestoredTableCheck(outcome.table, version, (),
+                                  (f"the restored table or a table it references cannot be read: "
+                                   f"{_plain(exc)}",))
+
+
 def _post_validate(
     lakehouse: Lakehouse,
     store: MetadataStore,
@@ -222,8 +237,7 @@ def _post_validate(
             checked.append(outcome)
             continue
         with audit.step(OperationType.PostRollbackValidation, outcome.table) as step:
-            check = check_restored_table(lakehouse, target.pin(outcome.table),
-                                         pre.pin(outcome.table))
+            check = _prove(lakehouse, target, pre, outcome)
             step.delta_version = check.version
             step.details = {"plan_id": recorded.plan_id,
                             "metrics": {m.name: [m.after, m.expected] for m in check.metrics}}
@@ -244,6 +258,22 @@ def _post_validate(
     return checked
 
 
+def _after_pins(
+    lakehouse: Lakehouse, checked: Sequence[TableRestoreOutcome]
+) -> list[PinnedTable]:
+    """Pins of the restored tables; one whose proof could not read it has none to give."""
+    pins = []
+    for outcome in checked:
+        if outcome.check is None:
+            continue
+        try:
+            pins.append(pin_table(lakehouse, outcome.table))
+        except Exception:  # already reported failed by its proof; the others are still pinned
+            if outcome.check.passed:
+                raise
+    return pins
+
+
 def _post_rollback_checkpoint(
     lakehouse: Lakehouse,
     store: MetadataStore,
@@ -254,7 +284,7 @@ def _post_rollback_checkpoint(
     checked: Sequence[TableRestoreOutcome],
 ) -> Checkpoint | None:
     """Pin the result after a fully successful rollback; snapshot before/after states."""
-    after_pins = [pin_table(lakehouse, o.table) for o in checked if o.check is not None]
+    after_pins = _after_pins(lakehouse, checked)
     store.append(MetadataTable.RollbackStateSnapshots, [
         *snapshot_rows([pre.pin(t) for t in recorded.scope], phase="Before", run_id=audit.run_id,
                        plan_id=recorded.plan_id),
