@@ -11,7 +11,7 @@ from pydantic import Field
 from recovery_platform.defs.bronze_assets import bronze_key
 from recovery_platform.defs.resources import LakehouseResource
 from recovery_platform.domain.audit import Actor, AuditTrail
-from recovery_platform.domain.rollback_apply import ApplyResult
+from recovery_platform.domain.rollback_apply import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback_plan import RiskThresholds
 from recovery_platform.domain.rollback_report import render_plan
 from recovery_platform.domain.rollback_request import validate_request
@@ -52,6 +52,12 @@ class RollbackConfig(dg.Config):
     risk_high_share: float = Field(default=0.10, description="Changed share for High risk.")
 
 
+def _count(outcome: TableRestoreOutcome, name: str) -> int:
+    """A proven count of the restored table; -1 when the proof could not read it."""
+    metrics = {m.name: m.after for m in outcome.check.metrics} if outcome.check else {}
+    return int(metrics[name]) if name in metrics else -1
+
+
 def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.AssetMaterialization]:
     return [
         dg.AssetMaterialization(
@@ -61,10 +67,10 @@ def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.Asse
                 "operation": "rollback", "plan_id": result.plan_id, "checkpoint": checkpoint_name,
                 "version_before": o.version_before, "version": o.version_after,
                 "restore_status": o.status,
-                "total": int(o.check.metrics[0].after) if o.check else -1,
-                "active": int(o.check.metrics[1].after) if o.check else -1,
-                "deleted": int(o.check.metrics[2].after) if o.check else -1,
-                "purged": int(o.check.metrics[3].after) if o.check else -1,
+                "total": _count(o, "total"),
+                "active": _count(o, "active"),
+                "deleted": _count(o, "deleted"),
+                "purged": _count(o, "purged"),
                 "validated": bool(o.check and o.check.passed),
             },
         )
