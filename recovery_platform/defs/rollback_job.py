@@ -3,6 +3,7 @@
 Field names are part of the interface (see docs/runbook_rollback.md).
 """
 
+from collections.abc import Iterator
 from enum import Enum
 
 import dagster as dg
@@ -82,7 +83,7 @@ def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.Asse
 @dg.op(pool=ROLLBACK_POOL)
 def rollback(
     context: dg.OpExecutionContext, config: RollbackConfig, lakehouse: LakehouseResource
-) -> dg.Output[str]:
+) -> Iterator[dg.AssetMaterialization | dg.Output[str]]:
     """Plan the rollback; apply it only with dry_run false and approval given or not required."""
     house = lakehouse.lakehouse()
     request = validate_request(
@@ -111,12 +112,13 @@ def rollback(
         metadata["plan_id"] = outcome.plan.plan_id
     if outcome.applied is not None:
         name = outcome.recorded.checkpoint_name if outcome.recorded else ""
-        for event in _materializations(outcome.applied, name):
-            context.log_event(event)
+        # yielded, not logged: events logged with context.log_event are dropped when the op
+        # then raises, and a partially failed rollback must still show what it restored
+        yield from _materializations(outcome.applied, name)
         if not outcome.applied.succeeded:
             raise dg.Failure(description=outcome.message, metadata={
                 "failed_tables": dg.MetadataValue.json(list(outcome.applied.failed_tables))})
-    return dg.Output(outcome.plan_id, metadata=metadata)
+    yield dg.Output(outcome.plan_id, metadata=metadata)
 
 
 @dg.job(description="Roll bronze tables back to a checkpoint: plan, preview, approve, apply.")
