@@ -16,7 +16,7 @@ from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.sources import DemoManifest
 from recovery_platform_tests.domain.extracts import delta_log_snapshot, drop_rows, metadata_versions
-from recovery_platform_tests.domain.site import Site, demo, make_site
+from recovery_platform_tests.domain.site import Site, copy_site, demo, make_site
 from recovery_platform_tests.domain.violations import (
     BOTH_FLAGS_KEY,
     EXTRA_COLUMN,
@@ -94,6 +94,20 @@ def demo_site(tmp_path: Path) -> DemoSite:
     return DemoSite(site, demo(site.landing, days=2))
 
 
+@pytest.fixture(scope="module")
+def day0_synced(tmp_path_factory: pytest.TempPathFactory) -> DemoSite:
+    """Day 0 of the demo synced by the job; tests that write use a copy (`day0_copy`)."""
+    site = make_site(tmp_path_factory.mktemp("day0"))
+    manifest = demo(site.landing, days=2)
+    assert run_sync(site, manifest.days[0]).success
+    return DemoSite(site, manifest)
+
+
+@pytest.fixture
+def day0_copy(day0_synced: DemoSite, tmp_path: Path) -> DemoSite:
+    return DemoSite(copy_site(day0_synced.site, tmp_path), day0_synced.demo)
+
+
 def test_a_clean_run_materializes_every_table_with_plottable_metadata(
     demo_site: DemoSite,
 ) -> None:
@@ -127,10 +141,9 @@ def test_a_clean_run_materializes_every_table_with_plottable_metadata(
 
 
 def test_metadata_writes_of_one_run_are_batched_into_one_commit_per_table(
-    demo_site: DemoSite,
+    day0_copy: DemoSite,
 ) -> None:
-    site, days = demo_site.site, demo_site.demo.days
-    assert run_sync(site, days[0]).success
+    site, days = day0_copy.site, day0_copy.demo.days
     engine = site.lakehouse.engine
     batched = (
         MetadataTable.SyncAuditLog,
@@ -165,11 +178,10 @@ def test_metadata_writes_of_one_run_are_batched_into_one_commit_per_table(
 
 
 def test_held_table_fails_the_run_and_an_override_in_run_config_releases_it(
-    demo_site: DemoSite,
+    day0_copy: DemoSite,
 ) -> None:
-    site, manifest = demo_site.site, demo_site.demo
+    site, manifest = day0_copy.site, day0_copy.demo
     day0, day1 = manifest.days
-    assert run_sync(site, day0).success
     dropped = drop_rows(site.landing, "account", day1, 11, present_on=day0)
     log_before = delta_log_snapshot(site.lakehouse, "account")
 
@@ -223,10 +235,9 @@ def test_held_table_fails_the_run_and_an_override_in_run_config_releases_it(
     ],
 )
 def test_bad_override_is_refused_naming_the_field_and_changes_nothing(
-    demo_site: DemoSite, override: dict[str, str], field: str
+    day0_synced: DemoSite, override: dict[str, str], field: str
 ) -> None:
-    site, manifest = demo_site.site, demo_site.demo
-    assert run_sync(site, manifest.days[0]).success
+    site, manifest = day0_synced.site, day0_synced.demo
     before = metadata_versions(site.lakehouse)
     versions = {
         t: site.lakehouse.engine.state(site.lakehouse.bronze_uri(t)).version for t in TABLES

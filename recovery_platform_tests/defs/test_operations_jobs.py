@@ -22,7 +22,7 @@ from recovery_platform_tests.domain.extracts import (
     land_small_crm,
     metadata_versions,
 )
-from recovery_platform_tests.domain.site import Site, make_site
+from recovery_platform_tests.domain.site import Site, copy_site, make_site
 
 TODAY = datetime.now(UTC).date()
 LAST_SYNC = TODAY - timedelta(days=2)
@@ -98,21 +98,19 @@ def pre_purge(site: Site) -> list[dict[str, Any]]:
     return site.store.rows(MetadataTable.CheckpointHistory, equals={"CheckpointType": "PrePurge"})
 
 
-@pytest.fixture
-def synced(tmp_path: Path) -> Site:
-    site = make_site(tmp_path)
-    land_small_crm(site.landing, LAST_SYNC)
-    assert run_sync(site, LAST_SYNC).success
-    return site
-
-
 @pytest.fixture(scope="module")
 def untouched(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    """A synced lakehouse for runs that must be refused and change nothing."""
-    site = make_site(tmp_path_factory.mktemp("refusals"))
+    """A lakehouse synced by the job, for refused runs; tests that write use `synced`."""
+    site = make_site(tmp_path_factory.mktemp("synced"))
     land_small_crm(site.landing, LAST_SYNC)
     assert run_sync(site, LAST_SYNC).success
     return site
+
+
+@pytest.fixture
+def synced(untouched: Site, tmp_path: Path) -> Site:
+    """A private copy of the synced lakehouse."""
+    return copy_site(untouched, tmp_path)
 
 
 def test_purge_job_records_the_purge_and_the_next_sync_consumes_it(synced: Site) -> None:

@@ -16,19 +16,24 @@ from recovery_platform.domain.purge import PurgeRequest, record_purge
 from recovery_platform.domain.table_sync import SyncOverride, SyncStatus
 from recovery_platform.sources import DemoManifest
 from recovery_platform_tests.domain.extracts import bronze_rows, delta_log_snapshot, drop_rows
+from recovery_platform_tests.domain.site import Site, copy_site, demo, make_site
 from recovery_platform_tests.domain.sync_runs import SyncRunResult, sync_run
 
 
+@pytest.fixture(scope="module")
+def day0_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Site, DemoManifest]:
+    site = make_site(tmp_path_factory.mktemp("guard"))
+    manifest = demo(site.landing)
+    sync_run(site.lakehouse, site.store, site.leases, site.landing, manifest.days[0])
+    return site, manifest
+
+
 @pytest.fixture
-def synced_day0(
-    lakehouse: Lakehouse,
-    store: MetadataStore,
-    leases: LeaseStore,
-    landing: Path,
-    demo_crm: DemoManifest,
-) -> DemoManifest:
-    sync_run(lakehouse, store, leases, landing, demo_crm.days[0])
-    return demo_crm
+def synced_day0(day0_template: tuple[Site, DemoManifest], tmp_path: Path) -> DemoManifest:
+    """The demo CRM's day 0 synced, copied to where this test's lakehouse fixtures point."""
+    template, manifest = day0_template
+    copy_site(template, tmp_path)
+    return manifest
 
 
 def day1_sync(
