@@ -119,6 +119,7 @@ def apply_plan(
                   AppliedRunIds=",".join([*recorded.applied_run_ids, run_id]),
                   ApprovedBy=audit.actor.approved_by)
         pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
+        audit.flush()  # durable before any table is touched: a killed run stays in the trail
         outcomes = [
             _restore_one(lakehouse, store, audit, recorded, planned, i, log)
             for i, planned in enumerate(recorded.tables, start=1)
