@@ -111,7 +111,7 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
             if daily is not None:
                 staged.append(daily)
             yield outcome
-        batch = _stage_batch(run, audit, outcomes)
+        batch, reasons = _stage_batch(run, audit, outcomes)
         write_checkpoints(run.store, [*staged, batch])
         staged = []
         record_validations(
@@ -124,8 +124,6 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
             [o.table for o in outcomes if o.ok and o.sync.purge_consumed],
             run.sync_date,
         )
-        reasons = tuple(f"{o.table}: {o.problem or o.sync.status.value}" for o in outcomes
-                        if not o.ok)
         yield BatchOutcome(checkpoint=batch.checkpoint, reasons=reasons)
     finally:
         if staged:
@@ -208,10 +206,14 @@ def _checkpoint_table(
 
 def _stage_batch(
     run: DailySyncRun, audit: AuditTrail, outcomes: Sequence[TableOutcome]
-) -> StagedCheckpoint:
+) -> tuple[StagedCheckpoint, tuple[str, ...]]:
+    """Stage the batch; it is validated only as a complete, validated set of every table."""
     finished = utc_now()
     pins = [o.pinned for o in outcomes if o.pinned is not None]
+    in_run = {o.table for o in outcomes}
     reasons = [f"{o.table}: {o.problem or o.sync.status.value}" for o in outcomes if not o.ok]
+    reasons += [f"{t}: not synced in this run" for t in run.lakehouse.config.table_names
+                if t not in in_run]
     validated = not reasons and len(pins) == len(outcomes)
     staged = stage_checkpoint(
         run.lakehouse, audit, checkpoint_type=CheckpointType.DailyBatch,
@@ -223,7 +225,7 @@ def _stage_batch(
         step.status = AuditStatus.Succeeded if validated else AuditStatus.Warning
         step.details = {"tables": {p.table: p.version for p in pins}, "reasons": reasons,
                         "total_rows": sum(p.counts.total for p in pins)}
-    return staged
+    return staged, tuple(reasons)
 
 
 def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
