@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
@@ -20,6 +21,7 @@ from recovery_platform.domain.errors import CheckpointSelectionError
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.vocabulary import CheckpointType
 from recovery_platform.sources import DemoManifest
+from recovery_platform_tests.domain.extracts import land_small_crm
 from recovery_platform_tests.domain.site import Site, demo, make_site
 from recovery_platform_tests.domain.sync_runs import SyncRunResult, sync_run
 
@@ -231,3 +233,28 @@ def test_resolve_refuses_unknown_names_and_ids(runs: Runs) -> None:
         resolve_checkpoint(store, checkpoint_id="missing")
     with pytest.raises(CheckpointSelectionError, match="give a checkpoint name or"):
         resolve_checkpoint(store)
+
+
+def test_a_run_over_some_tables_records_its_batch_as_not_validated(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    day = date(2026, 8, 1)
+    land_small_crm(site.landing, day)
+
+    partial = sync_run(
+        site.lakehouse, site.store, site.leases, site.landing, day, tables=["account"]
+    )
+
+    assert partial.tables["account"].ok and partial.tables["account"].checkpoint is not None
+    batch = partial.batch.checkpoint
+    assert batch.status == "Failed"
+    assert [p.table for p in batch.tables] == ["account"]
+    assert partial.batch.reasons == (
+        "contact: not synced in this run",
+        "donation: not synced in this run",
+        "activitypointer: not synced in this run",
+    )
+    assert batch.notes is not None and "contact: not synced in this run" in batch.notes
+
+    full = sync_run(site.lakehouse, site.store, site.leases, site.landing, day)
+    assert full.batch.checkpoint.status == "Validated" and full.batch.reasons == ()
+    assert len(full.batch.checkpoint.tables) == 4
