@@ -85,7 +85,12 @@ class Lab:
     def uri(self, table: str) -> str:
         return self.house.bronze_uri(table)
 
-    def sync(self, day: date, overrides: tuple[str, ...] = ()) -> dg.ExecuteInProcessResult:
+    def sync(
+        self,
+        day: date,
+        overrides: tuple[str, ...] = (),
+        instance: dg.DagsterInstance | None = None,
+    ) -> dg.ExecuteInProcessResult:
         """One `daily_sync_job` run; `overrides` release tables held by the guard."""
         config = {
             "sync_date": day.isoformat(),
@@ -99,15 +104,17 @@ class Lab:
                 "lakehouse": self.resource,
                 "source": SourceResource(landing_root=str(self.landing)),
             },
+            instance=instance,
             raise_on_error=False,
         )
 
-    def rollback(self, **config: Any) -> RollbackRun:
+    def rollback(self, instance: dg.DagsterInstance | None = None, **config: Any) -> RollbackRun:
         """One `rollback_job` run with the given launchpad config."""
         config.setdefault("requested_by", "alice")
         result = rollback_job.execute_in_process(
             run_config={"ops": {"rollback": {"config": config}}},
             resources={"lakehouse": self.resource},
+            instance=instance,
             raise_on_error=False,
         )
         error = "\n".join(
@@ -127,12 +134,18 @@ class Lab:
         assert run.success, run.error
         return run
 
-    def apply(self, checkpoint: Checkpoint, plan_id: str, **config: Any) -> RollbackRun:
+    def apply(
+        self,
+        checkpoint: Checkpoint,
+        plan_id: str,
+        instance: dg.DagsterInstance | None = None,
+        **config: Any,
+    ) -> RollbackRun:
         """Apply a recorded plan, approved by bob."""
         config.setdefault("approved_by", "bob")
         config.setdefault("dry_run", False)
         return self.rollback(
-            checkpoint_id=checkpoint.checkpoint_id, approved_plan_id=plan_id, **config
+            instance, checkpoint_id=checkpoint.checkpoint_id, approved_plan_id=plan_id, **config
         )
 
     def versions(self) -> dict[str, int]:
