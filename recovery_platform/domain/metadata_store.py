@@ -56,14 +56,30 @@ class MetadataStore:
     def upsert(
         self, table: MetadataTable, rows: Sequence[Mapping[str, Any]], *, key: str
     ) -> int | None:
-        """Insert or update rows by `key` in one commit; columns absent from rows keep values."""
+        """Insert or update rows by `key` in one commit; columns absent from a row keep values.
+
+        Rows may name different columns: a column one row omits keeps that row's stored value
+        (null for a new row), instead of being overwritten with null by the shared merge.
+        """
         if not rows:
             return None
         uri = self._ensure(table)
         columns = list(dict.fromkeys(c for r in rows for c in r))
+        if any(len(r) != len(columns) for r in rows):
+            rows = self._with_stored_values(table, rows, key, columns)
         schema = pa.schema([schema_of(table).field(c) for c in columns])
         data = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
         return self.engine.merge_upsert(uri, data, key=key)
+
+    def _with_stored_values(
+        self, table: MetadataTable, rows: Sequence[Mapping[str, Any]], key: str, columns: list[str]
+    ) -> list[dict[str, Any]]:
+        """Complete each row with the stored values of the columns it omits."""
+        stored = {r[key]: r for r in self.read(table, columns=columns).to_pylist()}
+        return [
+            {c: row[c] if c in row else stored.get(row[key], {}).get(c) for c in columns}
+            for row in rows
+        ]
 
     def update(
         self,
