@@ -121,7 +121,7 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
         record_sync_progress(
             run.store,
             [o.table for o in outcomes if o.ok],
-            [o.table for o in outcomes if o.ok and o.sync.purge_consumed],
+            [o.table for o in outcomes if o.sync.wrote_purge],
             run.sync_date,
         )
         yield BatchOutcome(checkpoint=batch.checkpoint, reasons=reasons)

@@ -72,11 +72,14 @@ def last_sync_dates(store: MetadataStore) -> dict[str, date | None]:
 def record_sync_progress(
     store: MetadataStore, synced: Sequence[str], consumed: Sequence[str], sync_date: date
 ) -> None:
-    """Record last sync dates and consumed purges, in one commit."""
-    rows: list[dict[str, Any]] = []
-    for table in synced:
-        row: dict[str, Any] = {"TableName": table, "LastSyncDate": sync_date}
-        if table in consumed:
-            row.update({"PurgePending": False, "PurgeStatus": "Consumed"})
-        rows.append(row)
-    store.upsert(MetadataTable.PipelineConfig, rows, key="TableName")
+    """Record last sync dates of `synced` and consumed purges of `consumed`, in one commit.
+
+    A purge is consumed once a sync wrote it, even if that table did not sync successfully.
+    """
+    rows: dict[str, dict[str, Any]] = {
+        table: {"TableName": table, "LastSyncDate": sync_date} for table in synced
+    }
+    for table in consumed:
+        row = rows.setdefault(table, {"TableName": table})
+        row.update({"PurgePending": False, "PurgeStatus": "Consumed"})
+    store.upsert(MetadataTable.PipelineConfig, list(rows.values()), key="TableName")

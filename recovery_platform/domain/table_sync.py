@@ -92,6 +92,14 @@ class TableSyncResult:
     message: str = ""
     override: SyncOverride | None = None
 
+    @property
+    def wrote_purge(self) -> bool:
+        """The pending purge was applied (or found nothing to apply): it must not apply again.
+
+        True even if the table then fails validation, since its purged rows are already written.
+        """
+        return self.purge_consumed and self.status in (SyncStatus.Synced, SyncStatus.Unchanged)
+
 
 def _flags(table: pa.Table, name: str) -> pa.Array:
     return pc.fill_null(table.column(name), False)
