@@ -20,6 +20,7 @@ from recovery_platform_tests.domain.extracts import (
     keys,
     land,
     land_keys,
+    land_small_crm,
 )
 from recovery_platform_tests.domain.sync_runs import SyncRunResult, sync_run
 
@@ -51,7 +52,7 @@ def record_account_purge(
 
 
 def flags(lakehouse: Lakehouse, *ids: str) -> dict[str, tuple[bool, bool]]:
-    rows = bronze_rows(lakehouse, "account")
+    rows = bronze_rows(lakehouse, ids[0].split("-")[0])
     return {k: (rows[k]["IsDeleted"], rows[k]["IsPurged"]) for k in ids}
 
 
@@ -224,3 +225,68 @@ def test_unchanged_sync_writes_no_commit(
     assert lakehouse.engine.state(uri).version == version
     assert len(lakehouse.engine.history(uri)) == commits
     assert result.tables["account"].ok
+
+
+def test_a_purge_applied_by_a_sync_that_then_fails_validation_is_still_consumed(
+    lakehouse: Lakehouse, store: MetadataStore, leases: LeaseStore, landing: Path
+) -> None:
+    land_small_crm(landing, D1)
+    sync_run(lakehouse, store, leases, landing, D1)
+    audit = AuditTrail(store, "purge-run")
+    request = PurgeRequest(("donation",), D2, None, "annual purge", "dpo@example.org")
+    record_purge(lakehouse, store, audit, request)
+    audit.flush()
+    land_small_crm(landing, D2)
+    ids = [*keys("donation", 0, 18), "donation-0100", "donation-0101"]
+    accounts = ["account-0000"] * 18 + ["account-9999", "account-0000"]
+    land(landing, "donation", D2, extract_rows("donation", ids, parents={"accountid": accounts}))
+
+    applied = sync_run(lakehouse, store, leases, landing, D2)
+
+    expect(counts(applied, "donation"), purged=2, inserted=2, unchanged=18)
+    assert applied.tables["donation"].sync.status is SyncStatus.Synced
+    assert not applied.tables["donation"].ok
+    row = store.rows(MetadataTable.PipelineConfig, equals={"TableName": "donation"})[0]
+    assert (row["PurgePending"], row["PurgeStatus"]) == (False, "Consumed")
+    assert row["LastSyncDate"] == D1
+
+    land_small_crm(landing, D3)
+    later_rows = extract_rows("donation", ids[1:], parents={"accountid": accounts[1:]})
+    land(landing, "donation", D3, later_rows)
+    later = sync_run(lakehouse, store, leases, landing, D3)
+
+    assert later.tables["donation"].sync.status is SyncStatus.Synced
+    expect(counts(later, "donation"), deleted=1, unchanged=19)
+    assert flags(lakehouse, "donation-0000") == {"donation-0000": (True, False)}
+
+
+def test_consuming_one_tables_purge_keeps_another_tables_later_purge_pending(
+    lakehouse: Lakehouse, store: MetadataStore, leases: LeaseStore, landing: Path
+) -> None:
+    land_small_crm(landing, D1)
+    sync_run(lakehouse, store, leases, landing, D1)
+    for table, day in (("account", D2), ("contact", D4)):
+        audit = AuditTrail(store, f"purge-{table}")
+        request = PurgeRequest((table,), day, None, "annual purge", "dpo@example.org")
+        record_purge(lakehouse, store, audit, request)
+        audit.flush()
+    land_small_crm(landing, D2)
+    land_keys(landing, "account", D2, keys("account", 0, 19))
+
+    result = sync_run(lakehouse, store, leases, landing, D2)
+
+    expect(counts(result, "account"), purged=1, unchanged=19)
+    rows = {r["TableName"]: r for r in store.rows(MetadataTable.PipelineConfig)}
+    assert (rows["account"]["PurgePending"], rows["account"]["PurgeStatus"]) == (False, "Consumed")
+    contact = rows["contact"]
+    assert (contact["PurgePending"], contact["PurgeStatus"], contact["LastPurgeDate"]) == (
+        True,
+        "Recorded",
+        D4,
+    )
+    assert contact["LastSyncDate"] == D2
+
+    land_small_crm(landing, D4)
+    land_keys(landing, "contact", D4, keys("contact", 0, 19))
+    later = sync_run(lakehouse, store, leases, landing, D4)
+    expect(counts(later, "contact"), purged=1, unchanged=19)
