@@ -309,3 +309,25 @@ def test_every_invariant_check_fails_on_a_table_built_to_violate_it(tmp_path: Pa
         assert f"{table}: validation failed" in batch["Notes"]
     text = failure_text(result)
     assert "blocking asset check" in text or "daily sync did not fully succeed" in text
+
+
+@pytest.mark.parametrize("sync_date", ["2026-1-6", "yesterday", "2026-02-30"])
+def test_malformed_sync_date_is_refused_naming_the_field_and_changes_nothing(
+    day0_synced: DemoSite, sync_date: str
+) -> None:
+    site = day0_synced.site
+    before = metadata_versions(site.lakehouse)
+
+    result = defs.resolve_job_def("daily_sync_job").execute_in_process(
+        run_config={"ops": {"daily_sync": {"config": {"sync_date": sync_date}}}},
+        resources={
+            "lakehouse": LakehouseResource(root=site.lakehouse.root),
+            "source": SourceResource(landing_root=str(site.landing)),
+        },
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    text = failure_text(result)
+    assert f"field 'sync_date': {sync_date!r} is not a date in the form YYYY-MM-DD" in text
+    assert metadata_versions(site.lakehouse) == before
