@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -146,12 +146,17 @@ def stage_checkpoint(
     requested_by: str | None = None,
     long_term: bool = False,
     created: datetime | None = None,
+    frozen: Collection[str] = (),
 ) -> StagedCheckpoint:
     """Secure retention for a checkpoint and build its rows (nothing is written to metadata).
 
     Retention is the longest of the pinned tables' retention for this type; each table's Delta
-    retention properties are raised to cover it before the checkpoint can be recorded.
+    retention properties are raised to cover it before the checkpoint can be recorded, except
+    `frozen` tables, which must not be written at all (a sync held by the mass-deletion guard):
+    only a checkpoint that is not validated may pin them.
     """
+    if validated and frozen:
+        raise ValueError("a validated checkpoint cannot pin tables it may not secure")
     created = created or utc_now()
     config = lakehouse.config
     tables = [p.table for p in pins] or [config.table_names[0]]
@@ -159,7 +164,8 @@ def stage_checkpoint(
         config.table(t).retention_for(checkpoint_type, long_term=long_term) for t in tables
     )
     for pinned in pins:
-        ensure_retention(lakehouse, pinned.table, days, audit)
+        if pinned.table not in frozen:
+            ensure_retention(lakehouse, pinned.table, days, audit)
     checkpoint_id = str(uuid.uuid4())
     status = ValidationStatus.Validated if validated else ValidationStatus.Failed
     retention_date = (created + timedelta(days=days)).date()

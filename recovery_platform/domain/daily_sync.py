@@ -215,10 +215,12 @@ def _stage_batch(
     reasons += [f"{t}: not synced in this run" for t in run.lakehouse.config.table_names
                 if t not in in_run]
     validated = not reasons and len(pins) == len(outcomes)
+    held = [o.table for o in outcomes if o.sync.status is SyncStatus.Held]
     staged = stage_checkpoint(
         run.lakehouse, audit, checkpoint_type=CheckpointType.DailyBatch,
         name=batch_checkpoint_name(finished, run.run_id), pins=pins, validated=validated,
         notes=None if validated else "not validated: " + " | ".join(reasons), created=finished,
+        frozen=held,
     )
     with audit.step(OperationType.BatchCheckpoint) as step:
         step.checkpoint_id = staged.checkpoint.checkpoint_id
