@@ -217,3 +217,28 @@ def test_pending_purge_exempts_the_table_from_the_guard(
     rows = bronze_rows(lakehouse, "account")
     assert {(rows[k]["IsDeleted"], rows[k]["IsPurged"]) for k in dropped} == {(False, True)}
     assert result.batch.checkpoint.status == "Validated"
+
+
+def test_a_held_table_is_not_written_even_when_the_batch_needs_more_retention(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    leases: LeaseStore,
+    landing: Path,
+    synced_day0: DemoManifest,
+) -> None:
+    day0, day1 = synced_day0.days[:2]
+    uri = lakehouse.bronze_uri("account")
+    lakehouse.engine.set_properties(uri, {"delta.deletedFileRetentionDuration": "interval 1 days"})
+    drop_rows(landing, "account", day1, 11, present_on=day0)
+    log_before = delta_log_snapshot(lakehouse, "account")
+
+    result = day1_sync(lakehouse, store, leases, landing, synced_day0)
+
+    assert result.tables["account"].sync.status is SyncStatus.Held
+    assert delta_log_snapshot(lakehouse, "account") == log_before
+    assert result.batch.checkpoint.status == "Failed"
+    assert "account" in [p.table for p in result.batch.checkpoint.tables]
+    assert not store.rows(
+        MetadataTable.SyncAuditLog,
+        equals={"PipelineRunId": result.run_id, "OperationType": "TableRetentionAdjusted"},
+    )
