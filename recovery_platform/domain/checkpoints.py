@@ -229,22 +229,22 @@ def load_checkpoint(store: MetadataStore, checkpoint_id: str) -> Checkpoint:
     return _from_rows(rows[0], store)
 
 
-def _from_rows(row: dict[str, object], store: MetadataStore) -> Checkpoint:
+def _from_rows(row: dict[str, Any], store: MetadataStore) -> Checkpoint:
     children = store.rows(
         MetadataTable.CheckpointTables, equals={"CheckpointId": row["CheckpointId"]}
     )
     pins = tuple(
         PinnedTable(
             table=str(c["TableName"]),
-            version=int(c["DeltaVersion"]),  # type: ignore[call-overload]
-            commit_timestamp=c["CommitTimestamp"],  # type: ignore[arg-type]
+            version=int(c["DeltaVersion"]),
+            commit_timestamp=c["CommitTimestamp"],
             table_id=str(c["TableId"]),
             counts=RowCounts(
-                total=int(c["TotalRows"]),  # type: ignore[call-overload]
-                active=int(c["ActiveRows"]),  # type: ignore[call-overload]
-                deleted=int(c["DeletedRows"]),  # type: ignore[call-overload]
-                purged=int(c["PurgedRows"]),  # type: ignore[call-overload]
-                null_keys=int(c["NullKeys"]),  # type: ignore[call-overload]
+                total=int(c["TotalRows"]),
+                active=int(c["ActiveRows"]),
+                deleted=int(c["DeletedRows"]),
+                purged=int(c["PurgedRows"]),
+                null_keys=int(c["NullKeys"]),
             ),
             fingerprint=int(str(c["Fingerprint"]), 16),
             validated=c["ValidationStatus"] == ValidationStatus.Validated.value,
@@ -255,12 +255,12 @@ def _from_rows(row: dict[str, object], store: MetadataStore) -> Checkpoint:
         checkpoint_id=str(row["CheckpointId"]),
         name=str(row["CheckpointName"]),
         checkpoint_type=CheckpointType(str(row["CheckpointType"])),
-        created=row["CreatedDate"],  # type: ignore[arg-type]
+        created=row["CreatedDate"],
         status=ValidationStatus(str(row["ValidationStatus"])),
-        retention_date=row["RetentionDate"],  # type: ignore[arg-type]
+        retention_date=row["RetentionDate"],
         is_active=bool(row["IsActive"]),
         tables=pins,
-        notes=row.get("Notes"),  # type: ignore[arg-type]
+        notes=row.get("Notes"),
     )
 
 

@@ -150,8 +150,8 @@ def _sync_one(
             )
             _audit_sync(audit, result)
             if result.status is SyncStatus.Held:
-                pinned = pin_table(lakehouse, table)
-                return TableOutcome(table, result, None, pinned, None, result.message,
+                untouched = pin_table(lakehouse, table)
+                return TableOutcome(table, result, None, untouched, None, result.message,
                                     time.perf_counter() - started), None
             validation = validate_table(lakehouse, table, version=result.version_after)
             _audit_validation(audit, validation)

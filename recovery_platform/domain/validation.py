@@ -163,9 +163,13 @@ def referential_integrity(
     """Orphans of every declared relation; `error` relations fail, `warn` ones are reported."""
     spec = lakehouse.config.table(table)
     engine = lakehouse.engine
-    failures, warnings, samples, orphans = [], [], [], 0
+    failures: list[str] = []
+    warnings: list[str] = []
+    samples: list[str] = []
+    orphans = 0
     details: dict[str, object] = {}
     for rel in spec.relations:
+        found_keys: tuple[str, ...]
         parent_uri = lakehouse.bronze_uri(rel.references)
         if not engine.table_exists(parent_uri):
             found_count, found_keys = -1, ()
