@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
@@ -169,19 +169,20 @@ class DeltaRsEngine(StorageEngine):
     ) -> int:
         """Update every column of matching keys and insert the rest, in one commit.
 
-        A table that does not exist yet is created from `data` (one write commit).
+        A table that does not exist yet is created from `data` (one write commit). New columns
+        are added first by one ALTER commit (see `_conform_for_merge`).
         """
         quoted = identifier(key)
         if not self.table_exists(uri):
             return self.append(uri, data, commit_metadata=commit_metadata)
         dt = self._open(uri)
+        data = self._conform_for_merge(dt, data)
         (
             dt.merge(
                 data,
                 predicate=f"t.{quoted} = s.{quoted}",
                 source_alias="s",
                 target_alias="t",
-                merge_schema=True,
                 commit_properties=commit_properties(commit_metadata),
             )
             .when_matched_update_all()
@@ -189,6 +190,23 @@ class DeltaRsEngine(StorageEngine):
             .execute()
         )
         return self._version_after_write(uri)
+
+    @staticmethod
+    def _conform_for_merge(dt: DeltaTable, data: pa.Table) -> pa.Table:
+        """Add `data`'s new columns to the table, then cast `data` to the table's fields.
+
+        New columns go through ALTER TABLE ADD COLUMNS, never MERGE's `merge_schema`: delta-rs
+        1.6.6 writes a metaData action with a new table id for the latter, which would make every
+        earlier checkpoint look like a recreated table. Casting to the table's fields also keeps
+        its NOT NULL declarations (delta-io/delta-rs#4527 refuses a source relaxing them).
+        """
+        current = arrow_schema(dt)
+        added = [f.with_nullable(True) for f in data.schema if f.name not in current.names]
+        if added:
+            dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields))
+            dt.update_incremental()
+            current = arrow_schema(dt)
+        return data.cast(pa.schema([current.field(name) for name in data.column_names]))
 
     def update_where(
         self,

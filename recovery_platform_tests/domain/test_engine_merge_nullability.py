@@ -1,11 +1,11 @@
-"""An engine behaviour found by the domain tests, kept here until the engine suite adopts it.
+"""A merge whose source relaxes NOT NULL declarations still lands (found by the domain tests).
 
 `merge_upsert` is documented to update matching keys and insert the rest. With delta-rs 1.6.6 it
 refuses a source whose Arrow schema marks a column nullable that the table declares NOT NULL,
 even when the source holds no null: delta-rs validates the merge's outer-join projection (where
 target-only rows carry nulls on the source side) against the table's NOT NULL invariants
-(delta-io/delta-rs#4527, fixed upstream by #4617). The domain avoids it by always casting to the
-declared schema; a caller that does not gets "Invalid data found: N rows failed validation".
+(delta-io/delta-rs#4527, fixed upstream by #4617). DeltaRsEngine.merge_upsert casts the source to
+the table's fields before merging, so callers never meet it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
 from recovery_platform.engine.deltars import DeltaRsEngine
 
@@ -26,11 +25,6 @@ STRICT = pa.schema(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta-rs#4527: merge_upsert with merge_schema=True refuses a source that relaxes "
-    "nullability; DeltaRsEngine.merge_upsert could cast the source to the table's fields",
-)
 def test_merge_upsert_accepts_a_source_with_relaxed_nullability_and_no_nulls(
     tmp_path: Path,
 ) -> None:

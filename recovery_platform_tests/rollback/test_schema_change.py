@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from deltalake import DeltaTable
 
 from recovery_platform.defs.resources import LakehouseResource
@@ -88,11 +87,6 @@ def test_with_the_column_declared_the_next_sync_adds_it_back(lab: Lab, tmp_path:
     assert lab.batch(-1).status.value == "Validated"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delta-rs 1.6.6 MERGE with merge_schema=True writes a metaData action with a new "
-    "table id, so every earlier pin looks like a recreated table (engine merge_upsert)",
-)
 def test_schema_evolved_by_a_merge_restores_old_schema(lab: Lab) -> None:
     uri = lab.uri("account")
     rows = _with_website(DeltaTable(uri).to_pyarrow_table().slice(0, 5))
