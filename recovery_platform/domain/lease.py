@@ -1,16 +1,23 @@
 """Per-table write leases in the lakehouse: two writers of one bronze table are never allowed.
 
-A lease is a small file created atomically only if absent (O_CREAT | O_EXCL), holding the owning
-run id and an expiry. It is released in `finally`, and a lease whose expiry has passed (its run
-died) may be reclaimed. Dagster pools give visibility in the UI, but only this lease holds across
-processes, ephemeral instances and jobs (sync, rollback, maintenance).
+A lease is a small file holding the owning run id, a nonce and an expiry. It is created
+atomically and complete: the body is written to a private file that is then hard-linked to the
+lease name, which fails if a lease exists (create-if-absent). It is released in `finally`, and a
+lease whose expiry has passed (its run died) may be reclaimed. Reclaiming and releasing happen
+under an advisory lock on `<table>.lock`, which the kernel drops if its holder dies, so a reclaimer
+removes exactly the expired lease it read, never a fresh one.
+
+Dagster pools give visibility in the UI, but only this lease holds across processes, ephemeral
+instances and jobs (sync, rollback, maintenance).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ class Lease:
 
     table: str
     run_id: str
+    nonce: str
     expires_at: float
     path: Path
 
@@ -57,32 +65,42 @@ class LeaseStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + wait_seconds
         while True:
-            expires = time.time() + self.ttl_seconds
-            body = json.dumps({"table": table, "run_id": run_id, "expires_at": expires})
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self._holder(path)
-                if holder is not None and holder.get("expires_at", 0) < time.time():
-                    self._reclaim(path, holder)
-                    continue
-                if time.monotonic() >= deadline:
-                    owner = holder.get("run_id") if holder else "unknown"
-                    raise TableLeaseError(
-                        f"table {table} is being written by run {owner}; "
-                        "two writers of one table are not allowed. Retry when that run ends."
-                    ) from None
-                time.sleep(0.2)
+            lease = self._try_create(table, run_id, path)
+            if lease is not None:
+                return lease
+            holder = self._holder(path)
+            if holder is not None and float(holder.get("expires_at", 0)) < time.time():
+                self._reclaim(path, holder)
                 continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(body)
-            return Lease(table=table, run_id=run_id, expires_at=expires, path=path)
+            if time.monotonic() >= deadline:
+                owner = holder.get("run_id") if holder else "unknown"
+                raise TableLeaseError(
+                    f"table {table} is being written by run {owner}; "
+                    "two writers of one table are not allowed. Retry when that run ends."
+                )
+            time.sleep(0.2)
+
+    def _try_create(self, table: str, run_id: str, path: Path) -> Lease | None:
+        """Link a complete lease file into place; None if a lease already exists."""
+        nonce = uuid.uuid4().hex
+        expires = time.time() + self.ttl_seconds
+        private = path.with_name(f".{path.name}.{nonce}")
+        private.write_text(json.dumps(
+            {"table": table, "run_id": run_id, "nonce": nonce, "expires_at": expires}))
+        try:
+            os.link(private, path)
+        except FileExistsError:
+            return None
+        finally:
+            private.unlink(missing_ok=True)
+        return Lease(table=table, run_id=run_id, nonce=nonce, expires_at=expires, path=path)
 
     def release(self, lease: Lease) -> None:
-        """Give the lease back if we still hold it."""
-        holder = self._holder(lease.path)
-        if holder is not None and holder.get("run_id") == lease.run_id:
-            lease.path.unlink(missing_ok=True)
+        """Give the lease back if we still hold it (it may have expired and been reclaimed)."""
+        with self._locked(lease.path):
+            holder = self._holder(lease.path)
+            if holder is not None and holder.get("nonce") == lease.nonce:
+                lease.path.unlink(missing_ok=True)
 
     def holder(self, table: str) -> str | None:
         """Run id holding the table's lease, if any."""
@@ -98,20 +116,27 @@ class LeaseStore:
         finally:
             self.release(lease)
 
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        """An advisory lock serialising reclaim and release of one table's lease."""
+        fd = os.open(path.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _reclaim(self, path: Path, expired: dict[str, object]) -> None:
+        """Remove the expired lease we read, if it is still the one in place."""
+        with self._locked(path):
+            current = self._holder(path)
+            if current is not None and current.get("nonce") == expired.get("nonce"):
+                path.unlink(missing_ok=True)
+
     @staticmethod
     def _holder(path: Path) -> dict[str, object] | None:
         try:
             return dict(json.loads(path.read_text()))
         except FileNotFoundError:
             return None
-        except ValueError:
-            return {"run_id": "unknown", "expires_at": 0}
-
-    @staticmethod
-    def _reclaim(path: Path, holder: dict[str, object]) -> None:
-        stale = path.with_suffix(f".stale-{os.getpid()}-{time.time_ns()}")
-        try:
-            os.rename(path, stale)
-        except FileNotFoundError:
-            return
-        stale.unlink(missing_ok=True)
