@@ -132,22 +132,12 @@ def _winners(root: Path, rounds: int, workers: int = 6) -> Counter[int]:
     return Counter(json.loads(done.stdout))
 
 
-LEASE_RACE = pytest.mark.xfail(
-    strict=True,
-    reason="lease.py: O_EXCL creates the file empty and the body is written after, so a racer "
-    "reads it as unreadable = expired and reclaims it; reclaiming renames whatever file is "
-    "there by then. Both let two processes hold one lease. Remove this mark with the fix.",
-)
-
-
-@LEASE_RACE
 def test_racing_processes_never_both_get_a_fresh_lease(tmp_path: Path) -> None:
     rounds = 200
     winners = _winners(tmp_path, rounds)
     assert [winners[r] for r in range(rounds)] == [1] * rounds
 
 
-@LEASE_RACE
 def test_racing_processes_never_both_reclaim_an_expired_lease(tmp_path: Path) -> None:
     rounds = 200
     for r in range(rounds):
