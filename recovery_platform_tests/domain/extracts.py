@@ -133,10 +133,7 @@ def land_small_crm(landing: Path, day: date, count: int = 20) -> None:
 
 
 def bronze_row(lakehouse: Lakehouse, table: str, key: str | None, **values: Any) -> pa.Table:
-    """One row of `table` in its current bronze schema, `values` overriding; new names are added.
-
-    Columns keep the table's nullability (delta-rs refuses a merge whose source relaxes it).
-    """
+    """One row of `table` in its current bronze schema, `values` overriding; new names are added."""
     spec = lakehouse.config.table(table)
     data = extract_rows(table, ["placeholder"]).to_pylist()[0]
     data.update({spec.primary_key: key, "IsDeleted": False, "IsPurged": False})
