@@ -110,6 +110,10 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     assert applied.materializations["account"]["active"] == good.pin("account").counts.active
     assert applied.materializations["contact"]["restore_status"] == "noop"
 
+    # RESTORE brings back the target version's table properties; the PostRollback checkpoint
+    # must raise the retention its PreRollback and PostRollback checkpoints need again
+    properties = lab.engine.get_properties(lab.uri("account"))
+    assert properties["delta.deletedFileRetentionDuration"] == "interval 30 days"
     row = lab.plan_row(plan_id)
     assert row["Status"] == "Applied"
     assert row["ApprovedBy"] == "bob"
