@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from recovery_platform.domain.audit import AuditTrail
 from recovery_platform.domain.checkpoints import (
@@ -98,6 +99,11 @@ def record_purge(
     with audit.step(OperationType.PurgeRecorded) as step:
         step.details = {"tables": list(request.tables), "purge_date": str(request.purge_date),
                         "cutoff_date": str(request.cutoff_date), "phase": "pending"}
+        done = _recorded_checkpoint(store, request)
+        if done is not None:
+            step.checkpoint_id = done.checkpoint_id
+            step.details["phase"] = "already recorded; nothing written"
+            return done
         if existing is None:
             store.upsert(MetadataTable.PipelineConfig, [
                 {"TableName": t, "PurgeStatus": "Pending", "PurgeCheckpointId": None}
@@ -127,12 +133,32 @@ def record_purge(
     return checkpoint
 
 
+def _recorded_checkpoint(store: MetadataStore, request: PurgeRequest) -> Checkpoint | None:
+    """The checkpoint of a completed run with the same inputs: a re-run changes nothing."""
+    rows = {r["TableName"]: r for r in store.rows(MetadataTable.PipelineConfig)}
+    same = all(
+        rows.get(t, {}).get("PurgeStatus") == "Recorded"
+        and rows.get(t, {}).get("PurgePending")
+        and rows.get(t, {}).get("LastPurgeDate") == request.purge_date
+        and rows.get(t, {}).get("PurgeCutoffDate") == request.cutoff_date
+        for t in request.tables
+    )
+    return _shared_checkpoint(store, request, rows, "Recorded") if same else None
+
+
 def _pending_checkpoint(store: MetadataStore, request: PurgeRequest) -> Checkpoint | None:
     """The PrePurge checkpoint of an interrupted run with the same inputs, if any."""
     rows = {r["TableName"]: r for r in store.rows(MetadataTable.PipelineConfig)}
+    return _shared_checkpoint(store, request, rows, "Pending")
+
+
+def _shared_checkpoint(
+    store: MetadataStore, request: PurgeRequest, rows: dict[str, Any], status: str
+) -> Checkpoint | None:
+    """The one PrePurge checkpoint every requested table points to in `status`, if any."""
     ids = {rows.get(t, {}).get("PurgeCheckpointId") for t in request.tables}
     statuses = {rows.get(t, {}).get("PurgeStatus") for t in request.tables}
-    if statuses != {"Pending"} or len(ids) != 1 or None in ids:
+    if statuses != {status} or len(ids) != 1 or None in ids:
         return None
     checkpoint = load_checkpoint(store, str(ids.pop()))
     same_tables = {p.table for p in checkpoint.tables} == set(request.tables)

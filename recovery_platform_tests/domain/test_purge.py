@@ -229,3 +229,23 @@ def test_the_limits_themselves_are_accepted(synced: Lakehouse, store: MetadataSt
     )
     assert on_last_sync.name == f"pre_purge_{SYNCED:%Y-%m-%d}"
     assert thirty_ahead.name == f"pre_purge_{TODAY + timedelta(days=30):%Y-%m-%d}"
+
+
+def test_rerunning_a_completed_purge_changes_nothing(
+    synced: Lakehouse, store: MetadataStore
+) -> None:
+    first = purge(synced, store, "purge-1", cutoff_date="2022-01-01")
+    versions = {t: store.engine.state(store.lakehouse.metadata_uri(t)).version
+                for t in (MetadataTable.PipelineConfig, MetadataTable.CheckpointHistory)}
+
+    again = purge(synced, store, "purge-2", cutoff_date="2022-01-01")
+
+    assert again.checkpoint_id == first.checkpoint_id
+    assert len(pre_purge_checkpoints(store)) == 1
+    assert versions == {t: store.engine.state(store.lakehouse.metadata_uri(t)).version
+                        for t in versions}
+    (rerun,) = [r for r in store.rows(MetadataTable.SyncAuditLog,
+                                      equals={"PipelineRunId": "purge-2"})
+                if r["OperationType"] == "PurgeRecorded"]
+    assert rerun["CheckpointId"] == first.checkpoint_id
+    assert json.loads(rerun["DetailsJson"])["phase"] == "already recorded; nothing written"
