@@ -3,9 +3,10 @@
 A lease is a small file holding the owning run id, a nonce and an expiry. It is created
 atomically and complete: the body is written to a private file that is then hard-linked to the
 lease name, which fails if a lease exists (create-if-absent). It is released in `finally`, and a
-lease whose expiry has passed (its run died) may be reclaimed. Reclaiming and releasing happen
-under an advisory lock on `<table>.lock`, which the kernel drops if its holder dies, so a reclaimer
-removes exactly the expired lease it read, never a fresh one.
+lease whose expiry has passed may be reclaimed, and so may, at once, a lease whose holder process
+is gone from this host (a killed run must not block its tables until the expiry). Reclaiming and
+releasing happen under an advisory lock on `<table>.lock`, which the kernel drops if its holder
+dies, so a reclaimer removes exactly the abandoned lease it read, never a fresh one.
 
 Dagster pools give visibility in the UI, but only this lease holds across processes, ephemeral
 instances and jobs (sync, rollback, maintenance).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +27,26 @@ from pathlib import Path
 
 from recovery_platform.domain.errors import TableLeaseError
 from recovery_platform.domain.table_config import TABLE_NAME
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(holder: dict[str, object]) -> bool:
+    """Expired, or held by a process of this host that no longer exists."""
+    expires = holder.get("expires_at", 0)
+    if not isinstance(expires, int | float) or expires < time.time():
+        return True
+    pid = holder.get("pid")
+    same_host = holder.get("host") == socket.gethostname()
+    return same_host and isinstance(pid, int) and not _process_alive(pid)
 
 
 @dataclass(frozen=True)
@@ -69,7 +91,7 @@ class LeaseStore:
             if lease is not None:
                 return lease
             holder = self._holder(path)
-            if holder is not None and float(holder.get("expires_at", 0)) < time.time():
+            if holder is not None and _abandoned(holder):
                 self._reclaim(path, holder)
                 continue
             if time.monotonic() >= deadline:
@@ -86,7 +108,8 @@ class LeaseStore:
         expires = time.time() + self.ttl_seconds
         private = path.with_name(f".{path.name}.{nonce}")
         private.write_text(json.dumps(
-            {"table": table, "run_id": run_id, "nonce": nonce, "expires_at": expires}))
+            {"table": table, "run_id": run_id, "nonce": nonce, "expires_at": expires,
+             "host": socket.gethostname(), "pid": os.getpid()}))
         try:
             os.link(private, path)
         except FileExistsError:
