@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from recovery_platform.domain.audit import AuditTrail
 from recovery_platform.domain.lakehouse import Lakehouse
+from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.vocabulary import OperationType
 
 LOG_RETENTION = "delta.logRetentionDuration"
@@ -84,3 +87,16 @@ def ensure_retention(
 def covers(properties: dict[str, str], days: int) -> bool:
     """Whether the table's retention properties keep `days` of restorable history."""
     return not required_changes(properties, days)
+
+
+def days_still_needed(store: MetadataStore, table: str, today: date) -> int:
+    """Days of history the table must keep for every active checkpoint that pins it.
+
+    A RESTORE brings back the target version's table properties, which may be shorter than
+    what later checkpoints secured; this says how far to raise them again.
+    """
+    pinned = {r["CheckpointId"] for r in store.rows(MetadataTable.CheckpointTables,
+                                                   equals={"TableName": table})}
+    active = store.rows(MetadataTable.CheckpointHistory, equals={"IsActive": True})
+    return max(((r["RetentionDate"] - today).days for r in active
+                if r["CheckpointId"] in pinned), default=0)

@@ -24,6 +24,7 @@ from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.lease import LeaseStore
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
+from recovery_platform.domain.retention import days_still_needed, ensure_retention
 from recovery_platform.domain.rollback_record import (
     OPERATION_ID_KEY,
     PlannedTable,
@@ -124,6 +125,7 @@ def apply_plan(
             _restore_one(lakehouse, store, audit, recorded, planned, i, log)
             for i, planned in enumerate(recorded.tables, start=1)
         ]
+        _restore_retention(lakehouse, store, audit, outcomes)
         checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
     post = _post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
     result = ApplyResult(recorded.plan_id, tuple(checked), pre, post)
@@ -201,6 +203,22 @@ def _restore_one(
     _set_intent(store, recorded.plan_id, table, IntentStatus=status,
                 RestoreVersion=after if status == "committed" else None)
     return TableRestoreOutcome(table, status, before, after)
+
+
+def _restore_retention(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    outcomes: Sequence[TableRestoreOutcome],
+) -> None:
+    """Re-secure retention a RESTORE took back with the target version's table properties."""
+    today = utc_now().date()
+    for outcome in outcomes:
+        if outcome.status != "committed":
+            continue
+        days = days_still_needed(store, outcome.table, today)
+        if days > 0:
+            ensure_retention(lakehouse, outcome.table, days, audit)
 
 
 def _plain(exc: Exception) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.retention import covers
 from recovery_platform_tests.rollback.lab import TABLES, Lab
 
 
@@ -28,8 +29,8 @@ def _assert_others_restored(lab: Lab, run_id: str, plan_id: str) -> None:
     assert {t: intents[t]["IntentStatus"] for t in TABLES[1:]} == dict.fromkeys(
         TABLES[1:], "validated"
     )
-    assert intents["contact"]["RestoreVersion"] == lab.versions()["contact"]
-    assert len(lab.restore_commits("contact", plan_id)) == 1
+    (restore,) = lab.restore_commits("contact", plan_id)
+    assert intents["contact"]["RestoreVersion"] == restore["version"]
     proofs = {
         r["TableName"]: r["Status"]
         for r in lab.audit(PipelineRunId=run_id, OperationType="PostRollbackValidation")
@@ -38,6 +39,11 @@ def _assert_others_restored(lab: Lab, run_id: str, plan_id: str) -> None:
     assert lab.plan_row(plan_id)["Status"] == "PartiallyApplied"
     assert lab.checkpoints("PostRollback") == []
     assert len(lab.checkpoints("PreRollback")) == 1
+    # RESTORE brought back the target's (7-day) retention; the 30-day PreRollback undo path
+    # must stay restorable even without a PostRollback checkpoint
+    properties = lab.engine.get_properties(lab.uri("contact"))
+    assert properties["delta.deletedFileRetentionDuration"] == "interval 30 days"
+    assert covers(properties, 30) and not covers(properties, 31)
 
 
 def test_a_restore_that_fails_does_not_stop_the_others(bad_lab: Lab) -> None:
