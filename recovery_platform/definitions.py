@@ -10,6 +10,7 @@ import dagster as dg
 from recovery_platform.defs.bronze_assets import BATCH_KEY, build_bronze_assets, source_specs
 from recovery_platform.defs.operations import manual_checkpoint_job, purge_metadata_job
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
+from recovery_platform.defs.rollback_job import rollback_job
 from recovery_platform.defs.schedules import daily_sync_schedule
 from recovery_platform.domain.table_config import load_platform_config
 
@@ -25,7 +26,7 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
     )
     return dg.Definitions(
         assets=[*source_specs(platform), bronze],
-        jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job],
+        jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job, rollback_job],
         schedules=[daily_sync_schedule],
         resources={
             "lakehouse": LakehouseResource(config_path=config_path),

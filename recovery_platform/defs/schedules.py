@@ -1,5 +1,7 @@
 """Schedules, with an explicit timezone so "daily" means the same day everywhere."""
 
+from datetime import UTC
+
 import dagster as dg
 
 SCHEDULE_TIMEZONE = "UTC"
@@ -14,7 +16,7 @@ SCHEDULE_TIMEZONE = "UTC"
 )
 def daily_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Sync the extract dated the scheduled day, once per day (run key)."""
-    day = context.scheduled_execution_time.date().isoformat()
+    day = context.scheduled_execution_time.astimezone(UTC).date().isoformat()
     return dg.RunRequest(
         run_key=f"daily_sync_{day}",
         run_config={"ops": {"daily_sync": {"config": {

@@ -83,7 +83,8 @@ class StorageEngine(ABC):
     ) -> int:
         """Update every column of matching keys and insert the rest, in one commit.
 
-        Columns in `data` that the table lacks are added (schema evolution); the table's
+        Columns in `data` that the table lacks are added first (schema evolution, which may take
+        one schema-only commit before the merge, keeping the table id); the table's
         columns that `data` lacks keep their values on update and are null on insert.
         """
 

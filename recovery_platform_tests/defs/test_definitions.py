@@ -71,7 +71,8 @@ def test_lineage_runs_source_to_bronze_to_the_batch(
 
 def test_jobs_and_what_the_daily_sync_materializes(tables: list[str]) -> None:
     names = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert names == {"daily_sync_job", "manual_checkpoint_job", "purge_metadata_job"}
+    assert names == {"daily_sync_job", "manual_checkpoint_job", "purge_metadata_job",
+                     "rollback_job"}
     daily = defs.resolve_job_def("daily_sync_job")
     assert daily.asset_layer.selected_asset_keys == {
         dg.AssetKey(["bronze", t]) for t in tables} | {BATCH}

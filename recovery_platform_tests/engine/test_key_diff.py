@@ -120,7 +120,7 @@ def test_key_diff_samples_are_sorted_and_limited(engine: StorageEngine, uri: str
 def test_key_diff_across_schema_evolution(engine: StorageEngine, uri: str) -> None:
     engine.append(uri, rows(ids(0, 4)))
     evolved = rows(ids(0, 2)).append_column("segment", pa.array(["a", None]))
-    engine.merge_upsert(uri, evolved, key="accountid")
-    assert_matches_independent_diff(engine, uri, 0, 1)
-    diff = engine.key_diff(uri, SHAPE, 0, 1)
+    latest = engine.merge_upsert(uri, evolved, key="accountid")
+    assert_matches_independent_diff(engine, uri, 0, latest)
+    diff = engine.key_diff(uri, SHAPE, 0, latest)
     assert diff.sample_changed == ("acc-0000",)
