@@ -1,0 +1,61 @@
+"""One Spark session for the whole test run: small, quiet and quick on two cores.
+
+Created on first use (`shared_spark_session`) and stopped when the interpreter exits. The first
+creation on a fresh machine lets Spark's Ivy resolve the Delta jars from Maven Central into
+`~/.cache/recovery_platform/ivy` (override with RECOVERY_PLATFORM_IVY_DIR); later runs, and CI
+jobs that cache that folder, start from the cache.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from recovery_platform.engine.spark_session import DEFAULT_IVY_DIR, delta_spark_conf
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+IVY_DIR_ENV = "RECOVERY_PLATFORM_IVY_DIR"
+
+TEST_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "1g",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+    "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    "spark.python.worker.reuse": "true",
+}
+"""Settings for tiny test tables: few partitions, no UI, no adaptive planning or codegen
+(whose per-query planning and compile cost dominates when tables have a few rows)."""
+
+
+def ivy_dir() -> Path:
+    """Where the Delta jars are cached between test runs."""
+    return Path(os.environ.get(IVY_DIR_ENV, str(DEFAULT_IVY_DIR)))
+
+
+@functools.cache
+def shared_spark_session() -> SparkSession:
+    """The test run's Spark session with Delta Lake (`local[2]`), created once."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.master("local[2]").appName("recovery_platform_tests")
+    conf = delta_spark_conf(ivy_dir=ivy_dir(), pyspark_python=sys.executable, extra_conf=TEST_CONF)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    atexit.register(session.stop)
+    return session
