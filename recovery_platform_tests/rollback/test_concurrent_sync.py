@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
-from recovery_platform.domain.fault_injection import CRASH_ENV
+from recovery_platform.domain.fault_injection import CRASH_ENV, PAUSE_FILE_ENV
 from recovery_platform_tests.rollback.lab import BAD_DAY, TABLES, Lab
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,30 +52,38 @@ def test_a_sync_during_a_rollback_is_refused_by_the_table_leases(
     lab = bad_lab
     home = tmp_path / "dagster_home"
     home.mkdir()
-    plan_id = lab.plan(lab.batch(-2)).output
-    rollback = _child(
-        ROLLBACK,
-        str(lab.root),
-        plan_id,
-        env={"DAGSTER_HOME": str(home), CRASH_ENV: "rollback.after_restore_commit:kill"},
+    target = lab.batch(-2)
+    plan_id = lab.plan(target).output
+    pause = tmp_path / "pause"
+    pause.touch()
+    rollback = subprocess.Popen(
+        [sys.executable, "-c", ROLLBACK, str(lab.root), plan_id],
+        env={**os.environ, "DAGSTER_HOME": str(home),
+             CRASH_ENV: "rollback.after_restore_commit:pause", PAUSE_FILE_ENV: str(pause)},
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    assert rollback.returncode == -9, rollback.stderr[-2000:]
-    rollback_run = lab.plan_row(plan_id)["AppliedRunIds"]
-    holders = {
-        t: lab.house.engine and (lab.lake / "_leases" / f"{t}.lease").exists() for t in TABLES
-    }
-    assert holders == dict.fromkeys(TABLES, True)
-    logs = {t: lab.log_files(t) for t in TABLES}
+    try:
+        deadline = time.monotonic() + 240
+        while not pause.with_suffix(".reached").exists():
+            assert rollback.poll() is None, rollback.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the rollback never reached its first restore"
+            time.sleep(0.1)
+        rollback_run = lab.plan_row(plan_id)["AppliedRunIds"]
+        logs = {t: lab.log_files(t) for t in TABLES}
 
-    sync = _child(SYNC, str(lab.root), BAD_DAY.isoformat(), env={"DAGSTER_HOME": str(home)})
+        sync = _child(SYNC, str(lab.root), BAD_DAY.isoformat(), env={"DAGSTER_HOME": str(home)})
 
-    assert sync.returncode == 0, sync.stderr[-2000:]
+        assert sync.returncode == 0, sync.stderr[-2000:]
+        assert {t: lab.log_files(t) for t in TABLES} == logs
+    finally:
+        pause.unlink(missing_ok=True)
+        _, stderr = rollback.communicate(timeout=300)
+    assert rollback.returncode == 0, stderr[-2000:]
     sync_run = sync.stdout.strip().splitlines()[-1]
-    assert {t: lab.log_files(t) for t in TABLES} == logs
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-    killed = instance.get_run_by_id(rollback_run)
-    assert killed is not None and killed.job_name == "rollback_job"
-    assert killed.status == dg.DagsterRunStatus.STARTED  # SIGKILL: it never reported an end
+    finished = instance.get_run_by_id(rollback_run)
+    assert finished is not None and finished.job_name == "rollback_job"
+    assert finished.status == dg.DagsterRunStatus.SUCCESS
     stored = instance.get_run_by_id(sync_run)
     assert stored is not None and stored.status == dg.DagsterRunStatus.FAILURE
     failures = [r for r in lab.audit(PipelineRunId=sync_run) if r["OperationType"] == "TableSync"]
@@ -86,3 +95,5 @@ def test_a_sync_during_a_rollback_is_refused_by_the_table_leases(
         )
     messages = [e.message for e in instance.all_logs(sync_run) if e.message]
     assert any(f"table account is being written by run {rollback_run}" in m for m in messages)
+    assert {t: lab.engine.fingerprint(lab.uri(t)) for t in TABLES} == {
+        t: target.pin(t).fingerprint for t in TABLES}
