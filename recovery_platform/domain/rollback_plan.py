@@ -260,7 +260,7 @@ def record_plan(store: MetadataStore, plan: RollbackPlan, *, status: str, run_id
         {"PlanTableKey": f"{plan.plan_id}:{t.table}", "PlanId": plan.plan_id,
          "TableName": t.table, "CurrentVersion": t.current_version,
          "TargetVersion": t.target_version, "RowsChanged": t.rows_changed,
-         "IntentStatus": "planned",
+         "IntentStatus": "pending",
          "UpdatedAt": plan.created_at}
         for t in plan.tables
     ])

@@ -69,7 +69,7 @@ def test_audit_queries_answer_the_three_questions(bad_lab: Lab) -> None:
 
     account = rollbacks_touching(lab.house, datafusion, "account")
     assert account.column("PlanId").to_pylist() == [partial_plan, applied_plan]
-    assert account.column("IntentStatus").to_pylist() == ["planned", "validated"]
+    assert account.column("IntentStatus").to_pylist() == ["pending", "validated"]
     contact = rollbacks_touching(lab.house, datafusion, "contact")
     assert contact.column("PlanId").to_pylist() == [applied_plan, old_plan]
     with pytest.raises(InvalidInputError, match="field 'table': unknown table"):

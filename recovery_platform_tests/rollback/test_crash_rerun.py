@@ -53,7 +53,7 @@ def test_sigkill_after_a_restore_commit_then_rerun_restores_each_table_once(
     assert child.returncode == -9, child.stderr[-3000:]
     killed_run = lab.plan_row(plan_id)["AppliedRunIds"]
     assert [len(_restores(lab, t)) for t in TABLES] == [1, 0, 0, 0]
-    assert lab.intents(plan_id)["account"]["IntentStatus"] == "planned"
+    assert lab.intents(plan_id)["account"]["IntentStatus"] == "pending"
 
     # the killed run's lease files remain, but its process is gone: the re-run reclaims them
     left = sorted(p.name for p in (lab.lake / "_leases").glob("*.lease"))

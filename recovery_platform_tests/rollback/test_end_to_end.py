@@ -82,7 +82,7 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     for table in TABLES:
         assert intents[table]["CurrentVersion"] == versions_before_plan[table]
         assert intents[table]["TargetVersion"] == good.pin(table).version
-        assert intents[table]["IntentStatus"] == "planned"
+        assert intents[table]["IntentStatus"] == "pending"
     markdown = planned.metadata["plan"]
     changed = len(expected["changed"])
     assert f"~{changed:,}" in markdown
