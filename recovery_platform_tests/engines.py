@@ -13,4 +13,9 @@ def make_engine(name: str) -> StorageEngine:
         from recovery_platform.engine.deltars import DeltaRsEngine
 
         return DeltaRsEngine(storage_options={})
+    if name == "spark":
+        from recovery_platform.engine.spark import SparkEngine
+        from recovery_platform_tests.spark_support import shared_spark_session
+
+        return SparkEngine(shared_spark_session())
     raise ValueError(f"unknown engine {name!r}; known: {ENGINE_NAMES}")

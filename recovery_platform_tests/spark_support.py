@@ -28,15 +28,17 @@ TEST_CONF = {
     "spark.driver.memory": "1g",
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
-    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.databricks.delta.snapshotPartitions": "1",
+    "spark.sql.files.minPartitionNum": "1",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
-    "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
     "spark.python.worker.reuse": "true",
 }
 """Settings for tiny test tables: few partitions, no UI, no adaptive planning or codegen
-(whose per-query planning and compile cost dominates when tables have a few rows)."""
+(whose per-query planning and compile cost dominates when tables have a few rows), and a
+file-listing parallelism of 2 instead of 10,000 tasks (VACUUM lists the table with it)."""
 
 
 def ivy_dir() -> Path:

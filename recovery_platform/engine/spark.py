@@ -34,7 +34,12 @@ from recovery_platform.engine.spark_hashing import (
     partial_fingerprints,
     ship_by_value,
 )
-from recovery_platform.engine.spark_sql import alter_properties_sql, checked_int, identifiers
+from recovery_platform.engine.spark_sql import (
+    alter_properties_sql,
+    checked_int,
+    identifiers,
+    table_location,
+)
 from recovery_platform.engine.values import (
     CommitInfo,
     EngineCapabilities,
@@ -53,7 +58,7 @@ from recovery_platform.engine.values import (
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 __all__ = ["USER_METADATA_CONF", "SparkEngine"]
 
@@ -156,11 +161,13 @@ class SparkEngine(StorageEngine):
 
     def _frame(self, uri: str, version: int | None = None) -> DataFrame:
         """The table's rows at a version, as a lazy DataFrame (nothing is read yet)."""
+        if version is not None:
+            version = checked_int(version, "version")
         if not self.table_exists(uri):
             raise TableNotFoundError(f"no Delta table at {uri}")
         reader = self._spark.read.format("delta")
         if version is not None:
-            reader = reader.option("versionAsOf", checked_int(version, "version"))
+            reader = reader.option("versionAsOf", version)
         with spark_maintenance.version_errors(uri, version):
             frame = reader.load(uri)
             frame.schema  # noqa: B018 - resolving the schema loads the log at that version
@@ -305,7 +312,9 @@ class SparkEngine(StorageEngine):
         for name, value in equals.items():
             term = column(name).isNull() if value is None else column(name) == F.lit(value)
             condition = term if condition is None else condition & term
-        assignments = {name: F.lit(value).cast(types[name]) for name, value in values.items()}
+        assignments: dict[str, str | Column] = {
+            name: F.lit(value).cast(types[name]) for name, value in values.items()
+        }
         table = self._delta(uri)
         with self._commit(commit_metadata):
             if condition is None:
@@ -389,13 +398,24 @@ class SparkEngine(StorageEngine):
 
     def fingerprint(self, uri: str, version: int | None = None) -> int:
         """The content fingerprint: per-partition sums on executors, combined on the driver."""
+        return self._fingerprints([self._frame(uri, version)])[0]
+
+    @staticmethod
+    def _fingerprints(frames: Sequence[DataFrame]) -> list[int]:
+        """Fingerprints of several frames in one Spark job; only one row per partition returns."""
+        from pyspark.sql import functions as F
+
         ship_by_value()
-        frame = self._frame(uri, version)
-        partials = frame.mapInArrow(partial_fingerprints, PARTIAL_SCHEMA).collect()
-        result = EMPTY_FINGERPRINT
-        for row in partials:
-            result = combine(result, from_halves(int(row["hi"]), int(row["lo"])))
-        return result
+        partials = None
+        for index, frame in enumerate(frames):
+            mapped = frame.mapInArrow(partial_fingerprints, PARTIAL_SCHEMA)
+            mapped = mapped.withColumn("frame", F.lit(index))
+            partials = mapped if partials is None else partials.unionByName(mapped)
+        results = [EMPTY_FINGERPRINT] * len(frames)
+        for row in partials.collect() if partials is not None else []:
+            part = from_halves(int(row["hi"]), int(row["lo"]))
+            results[row["frame"]] = combine(results[row["frame"]], part)
+        return results
 
     def key_diff(
         self,
@@ -476,7 +496,7 @@ class SparkEngine(StorageEngine):
             plan = spark_maintenance.RestorePlan(
                 self._spark, uri, self._frame(uri), self._frame(uri, target_version)
             )
-            if plan.already_there(compare_content, self.fingerprint, before, target_version):
+            if plan.already_there(compare_content, self._fingerprints, target_version):
                 return RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
             with self._commit(commit_metadata), spark_maintenance.version_errors(uri, version):
                 metrics = table.restoreToVersion(target_version).collect()[0].asDict()
@@ -503,6 +523,7 @@ class SparkEngine(StorageEngine):
         need, and is refused otherwise.
         """
         spark_maintenance.check_retention(retention_hours)
+        table_location(uri)
         keep = [checked_int(v, "keep_versions") for v in keep_versions]
         table = self._delta(uri)
         with self._commit():

@@ -59,7 +59,6 @@ def key_diff(
     sample_size: int,
 ) -> KeyDiff:
     """Net per key: added, removed and changed (content hash over both versions' columns)."""
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     if shape.key is None:
@@ -83,21 +82,20 @@ def key_diff(
             F.when(moved, F.col(f"b.{_STATE}")).alias("to_state"),
         )
         .where(F.col("kind").isNotNull() | F.col("from_state").isNotNull())
-        .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    try:
-        groups = diffs.groupBy("kind", "from_state", "to_state").count().collect()
-        samples = {k: _sample(diffs, k, sample_size) for k in ("added", "removed", "changed")}
-    finally:
-        diffs.unpersist()
+    rows = _counts_and_samples(diffs, sample_size).collect()
     totals = {"added": 0, "removed": 0, "changed": 0}
+    samples: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
     state_changes: dict[str, int] = {}
-    for row in groups:
+    for row in rows:
+        if row[_KEY] is not None:
+            samples[row["kind"]].append(str(row[_KEY]))
+            continue
         if row["kind"] is not None:
-            totals[row["kind"]] += int(row["count"])
+            totals[row["kind"]] += int(row["n"])
         if row["from_state"] is not None:
             name = f"{STATE_NAMES[row['from_state']]}->{STATE_NAMES[row['to_state']]}"
-            state_changes[name] = state_changes.get(name, 0) + int(row["count"])
+            state_changes[name] = state_changes.get(name, 0) + int(row["n"])
     return KeyDiff(
         from_version=versions[0],
         to_version=versions[1],
@@ -105,21 +103,40 @@ def key_diff(
         removed=totals["removed"],
         changed=totals["changed"],
         state_changes=dict(sorted(state_changes.items())),
-        sample_added=samples["added"],
-        sample_removed=samples["removed"],
-        sample_changed=samples["changed"],
+        sample_added=tuple(sorted(samples["added"])),
+        sample_removed=tuple(sorted(samples["removed"])),
+        sample_changed=tuple(sorted(samples["changed"])),
         method="key_scan",
     )
 
 
-def _sample(diffs: DataFrame, kind: str, size: int) -> tuple[str, ...]:
-    """The first `size` keys of one kind in key order (a top-k, not a full sort)."""
+def _counts_and_samples(diffs: DataFrame, size: int) -> DataFrame:
+    """Counts per (kind, state move) and the first `size` keys of each kind, in one result.
+
+    One Spark job answers both: job start-up, not data, dominates small diffs.
+    """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    counts = diffs.groupBy("kind", "from_state", "to_state").agg(
+        F.count(F.lit(1)).alias("n"), F.lit(None).cast("string").alias(_KEY)
+    )
     if size <= 0:
-        return ()
-    rows = diffs.where(F.col("kind") == kind).select(_KEY).orderBy(_KEY).limit(size).collect()
-    return tuple(str(row[_KEY]) for row in rows)
+        return counts
+    order = Window.partitionBy("kind").orderBy(_KEY)
+    samples = (
+        diffs.where(F.col("kind").isNotNull())
+        .withColumn("_rp_rank", F.row_number().over(order))
+        .where(F.col("_rp_rank") <= size)
+        .select(
+            F.col("kind"),
+            F.lit(None).cast("int").alias("from_state"),
+            F.lit(None).cast("int").alias("to_state"),
+            F.lit(0).cast("long").alias("n"),
+            F.col(_KEY),
+        )
+    )
+    return counts.unionByName(samples)
 
 
 def _target_flags(present: Column, state: Column) -> list[Column]:

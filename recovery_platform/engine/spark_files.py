@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 if TYPE_CHECKING:
@@ -55,8 +55,8 @@ def file_sizes(spark: SparkSession, uris: Sequence[str]) -> dict[str, int | None
 
 def _hadoop_sizes(spark: SparkSession, uris: Sequence[str]) -> dict[str, int | None]:
     """Sizes through the session's Hadoop file systems (classic sessions)."""
-    jvm = spark._jvm  # type: ignore[attr-defined]
-    conf = spark._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+    jvm: Any = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
     sizes: dict[str, int | None] = {}
     for uri in uris:
         path = jvm.org.apache.hadoop.fs.Path(uri)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE_ACTIVE", "column", "flag", "frame_from_arrow", "state_code"]
 
+FILE_TARGET_BYTES = 128 * 1024 * 1024
+"""In-memory rows written by the driver go into files of about this size."""
+
 STATE_ACTIVE, STATE_DELETED, STATE_PURGED = 0, 1, 2
 """Row states as small ints; purged wins over deleted, as in the delta-rs engine."""
 
@@ -63,5 +66,10 @@ def _spark_friendly(table: pa.Table) -> pa.Table:
 
 
 def frame_from_arrow(spark: SparkSession, table: pa.Table) -> DataFrame:
-    """A DataFrame of rows the caller already holds in memory (writes and merges)."""
-    return spark.createDataFrame(_spark_friendly(table))
+    """A DataFrame of rows the caller already holds in memory (writes and merges).
+
+    The rows come from one process, so they are written as one file per 128 MiB, as delta-rs
+    writes them, rather than one small file per Spark slice.
+    """
+    partitions = max(1, -(-table.nbytes // FILE_TARGET_BYTES))
+    return spark.createDataFrame(_spark_friendly(table)).coalesce(partitions)

@@ -122,8 +122,7 @@ class RestorePlan:
     def already_there(
         self,
         compare_content: bool,
-        fingerprint: Callable[[str, int | None], int],
-        current_version: int,
+        fingerprints: Callable[[Sequence[DataFrame]], list[int]],
         target_version: int,
     ) -> bool:
         """Whether the table already holds the target; raises if the target's files are gone.
@@ -144,7 +143,8 @@ class RestorePlan:
             return False
         if self._current.schema != self._target.schema:
             return False
-        return fingerprint(self._uri, current_version) == fingerprint(self._uri, target_version)
+        current, target = fingerprints([self._current, self._target])
+        return current == target
 
     def _uses_deletion_vectors(self) -> bool:
         from delta.tables import DeltaTable

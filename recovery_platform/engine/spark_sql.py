@@ -17,13 +17,14 @@ __all__ = [
     "checked_int",
     "identifier",
     "identifiers",
+    "table_location",
     "vacuum_dry_run_sql",
 ]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PROPERTY_KEY = re.compile(r"[A-Za-z0-9_.]+")
 _UNSAFE_VALUE = re.compile(r"['\"\\`;\x00-\x1f\x7f]")
-_UNSAFE_LOCATION = re.compile(r"[`'\"\\;\x00-\x1f\x7f]")
+_UNSAFE_LOCATION = re.compile(r"[`'\"\\;\x00-\x1f\x7f]|--|/\*")
 
 
 def identifier(name: str) -> str:
@@ -54,7 +55,10 @@ def checked_int(value: object, field: str) -> int:
 
 
 def table_location(uri: str) -> str:
-    """A table location safe inside backticks: no quoting characters, no control characters.
+    """A table location safe inside backticks: no quotes, comments or control characters.
+
+    Inside backticks a location cannot become SQL anyway; refusing comment markers as well
+    turns an injection attempt into a clear error instead of a strange path.
 
     Raises:
         ValueError: the location could close the quoted identifier or hide SQL.
