@@ -19,6 +19,7 @@ import yaml
 from recovery_platform.domain.errors import InvalidInputError
 from recovery_platform.domain.vocabulary import CheckpointType, RelationSeverity
 from recovery_platform.engine import TableShape
+from recovery_platform.sources.declared_schema import ARROW_TYPES
 
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "tables.yaml"
 CONFIG_PATH_ENV = "RECOVERY_TABLES_CONFIG"
@@ -31,15 +32,6 @@ DELETED_COLUMN = "IsDeleted"
 PURGED_COLUMN = "IsPurged"
 LAST_SYNCED_COLUMN = "LastSynced"
 TRACKING_COLUMNS = (DELETED_COLUMN, PURGED_COLUMN, LAST_SYNCED_COLUMN)
-
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-    "date": pa.date32(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
-}
 
 
 @dataclass(frozen=True)

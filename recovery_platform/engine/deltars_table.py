@@ -26,26 +26,12 @@ from recovery_platform.engine.errors import (
     VersionNotAvailableError,
 )
 from recovery_platform.engine.interface import Scalar
-from recovery_platform.engine.values import CommitInfo
+from recovery_platform.engine.values import NO_DATA_CHANGE_OPERATIONS, CommitInfo
 
 ENGINE_NAME = "delta-rs"
 UNSUPPORTED_FEATURES = ("deletionVectors",)
 BATCH_ROWS = 131_072
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NO_DATA_CHANGE = frozenset(
-    {
-        "OPTIMIZE",
-        "VACUUM START",
-        "VACUUM END",
-        "SET TBLPROPERTIES",
-        "UNSET TBLPROPERTIES",
-        "ADD CONSTRAINT",
-        "DROP CONSTRAINT",
-        "ADD FEATURE",
-        "UPGRADE PROTOCOL",
-        "CREATE TABLE",
-    }
-)
 _COMMIT_INFO_KEYS = frozenset(
     {
         "timestamp",
@@ -274,7 +260,7 @@ def commit_info(entry: Mapping[str, Any]) -> CommitInfo:
         version=int(entry["version"]),
         timestamp=datetime.fromtimestamp(int(entry.get("timestamp", 0)) / 1000, tz=UTC),
         operation=operation,
-        data_change=operation not in _NO_DATA_CHANGE,
+        data_change=operation not in NO_DATA_CHANGE_OPERATIONS,
         parameters=parameters,
         user_metadata=user_metadata(entry),
     )

@@ -41,6 +41,7 @@ from recovery_platform.engine.spark_sql import (
     table_location,
 )
 from recovery_platform.engine.values import (
+    NO_DATA_CHANGE_OPERATIONS,
     CommitInfo,
     EngineCapabilities,
     KeyDiff,
@@ -65,20 +66,6 @@ __all__ = ["USER_METADATA_CONF", "SparkEngine"]
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 """Session setting Delta copies into `userMetadata` of every commit made while it is set."""
 
-_NO_DATA_CHANGE = frozenset(
-    {
-        "OPTIMIZE",
-        "VACUUM START",
-        "VACUUM END",
-        "SET TBLPROPERTIES",
-        "UNSET TBLPROPERTIES",
-        "ADD CONSTRAINT",
-        "DROP CONSTRAINT",
-        "ADD FEATURE",
-        "UPGRADE PROTOCOL",
-        "CREATE TABLE",
-    }
-)
 _COMMIT_LOCK = threading.RLock()
 
 
@@ -112,7 +99,7 @@ def _commit_info(row: Mapping[str, Any]) -> CommitInfo:
         version=int(row["version"]),
         timestamp=row["timestamp"],
         operation=operation,
-        data_change=operation not in _NO_DATA_CHANGE,
+        data_change=operation not in NO_DATA_CHANGE_OPERATIONS,
         parameters=parameters,
         user_metadata=_decode(row["userMetadata"]),
     )

@@ -15,6 +15,22 @@ import pyarrow as pa
 COMMIT_METADATA_PREFIX = "recovery_platform."
 """Keys of our commit metadata start with this, so they never collide with an engine's own."""
 
+NO_DATA_CHANGE_OPERATIONS = frozenset(
+    {
+        "OPTIMIZE",
+        "VACUUM START",
+        "VACUUM END",
+        "SET TBLPROPERTIES",
+        "UNSET TBLPROPERTIES",
+        "ADD CONSTRAINT",
+        "DROP CONSTRAINT",
+        "ADD FEATURE",
+        "UPGRADE PROTOCOL",
+        "CREATE TABLE",
+    }
+)
+"""Delta operations that never change a table's rows, whichever engine wrote them."""
+
 
 @dataclass(frozen=True)
 class TableShape:
