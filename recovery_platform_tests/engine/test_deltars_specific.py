@@ -90,6 +90,26 @@ def test_key_diff_uses_cdf_only_on_safe_ranges(deltars: StorageEngine, uri: str)
     assert (scanned.added, scanned.removed, scanned.changed) == (0, 0, 0)
 
 
+def test_key_diff_uses_cdf_across_retention_property_changes(
+    deltars: StorageEngine, uri: str
+) -> None:
+    """Checkpoints raise retention between syncs; that must not push plans onto full scans."""
+    deltars.create_table(uri, SCHEMA, properties=CDF_ON)
+    deltars.append(uri, rows(ids(0, 10)))
+    deltars.set_properties(uri, {"delta.deletedFileRetentionDuration": "interval 30 days"})
+    deltars.merge_upsert(uri, rows(ids(0, 2), deleted=ids(0, 2)), key="accountid")
+    latest = deltars.state(uri).version
+    diff = deltars.key_diff(uri, SHAPE, 1, latest, sample_size=100)
+    assert diff.method == "change_data_feed"
+    assert (diff.added, diff.removed, diff.changed) == (0, 0, 2)
+    assert diff.state_changes == {"active->deleted": 2}
+    deltars.set_properties(uri, {"recovery_platform.owner": "crm"})
+    deltars.append(uri, rows(ids(10, 11)))
+    other = deltars.key_diff(uri, SHAPE, 1, deltars.state(uri).version)
+    assert other.method == "key_scan"
+    assert (other.added, other.changed) == (1, 2)
+
+
 def test_key_diff_without_cdf_scans(deltars: StorageEngine, uri: str) -> None:
     deltars.append(uri, rows(ids(0, 3)))
     deltars.append(uri, rows(ids(3, 4)))
