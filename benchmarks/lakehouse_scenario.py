@@ -159,7 +159,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
 def _checkpoint_phase(lakehouse: Any, names: list[str], total_rows: int) -> PhaseResult:
     """Checkpoint creation alone: counts + fingerprints + metadata rows for every table."""
     from recovery_platform.domain.audit import AuditTrail
-    from recovery_platform.domain.checkpoints import pin_table, record_checkpoint
+    from recovery_platform.domain.checkpoints import pin_tables, record_checkpoint
     from recovery_platform.domain.metadata_store import MetadataStore
     from recovery_platform.domain.vocabulary import CheckpointType
 
@@ -168,7 +168,7 @@ def _checkpoint_phase(lakehouse: Any, names: list[str], total_rows: int) -> Phas
     audit = AuditTrail(store, "benchmark-checkpoint")
     with measure(f"checkpoint creation ({len(names)} tables: counts, fingerprints, rows)",
                  rows=total_rows) as phase:
-        pins = [pin_table(house, n) for n in names]
+        pins = pin_tables(house, names)
         record_checkpoint(house, store, audit, checkpoint_type=CheckpointType.Manual,
                           name="bench_pins", pins=pins, validated=True)
         audit.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -69,6 +70,7 @@ class AuditTrail:
         self.actor = actor or Actor()
         self._rows: list[dict[str, Any]] = []
         self._alerts: list[dict[str, Any]] = []
+        self._lock = threading.Lock()  # tables may be worked on from several threads
 
     @contextmanager
     def step(self, operation: OperationType, table: str | None = None) -> Iterator[AuditStep]:
@@ -109,7 +111,8 @@ class AuditTrail:
         }
         for name, column in COUNT_COLUMNS.items():
             row[column] = step.counts.get(name)
-        self._rows.append(row)
+        with self._lock:
+            self._rows.append(row)
 
     def alert(
         self,
@@ -121,28 +124,30 @@ class AuditTrail:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Queue an alert row; delivery is the notifiers' job."""
-        self._alerts.append(
-            {
-                "AlertId": str(uuid.uuid4()),
-                "PipelineRunId": self.run_id,
-                "CreatedAt": utc_now(),
-                "Severity": AlertSeverity(severity).value,
-                "AlertType": alert_type,
-                "TableName": table,
-                "Message": message,
-                "DetailsJson": json.dumps(dict(details or {}), default=str, sort_keys=True),
-                "DeliveryStatus": "Pending",
-            }
-        )
+        row = {
+            "AlertId": str(uuid.uuid4()),
+            "PipelineRunId": self.run_id,
+            "CreatedAt": utc_now(),
+            "Severity": AlertSeverity(severity).value,
+            "AlertType": alert_type,
+            "TableName": table,
+            "Message": message,
+            "DetailsJson": json.dumps(dict(details or {}), default=str, sort_keys=True),
+            "DeliveryStatus": "Pending",
+        }
+        with self._lock:
+            self._alerts.append(row)
 
     @property
     def pending(self) -> list[dict[str, Any]]:
         """Audit rows not yet written."""
-        return list(self._rows)
+        with self._lock:
+            return list(self._rows)
 
     def flush(self) -> None:
         """Write queued audit rows and alerts: at most one commit per metadata table."""
-        rows, alerts = self._rows, self._alerts
-        self._rows, self._alerts = [], []
+        with self._lock:
+            rows, alerts = self._rows, self._alerts
+            self._rows, self._alerts = [], []
         self.store.append(MetadataTable.SyncAuditLog, rows)
         self.store.append(MetadataTable.Alerts, alerts)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.retention import ensure_retention
+from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.vocabulary import CheckpointType, OperationType, ValidationStatus
 from recovery_platform.engine import EngineError, RowCounts
 
@@ -100,6 +101,45 @@ def pin_table(lakehouse: Lakehouse, table: str, *, version: int | None = None) -
     )
 
 
+PinKey = tuple[str, int, str]
+"""(table, Delta version, table id): names content that never changes."""
+
+
+def pin_tables(
+    lakehouse: Lakehouse,
+    tables: Sequence[str],
+    versions: Mapping[str, int] | None = None,
+    *,
+    known: Mapping[PinKey, PinnedTable] | None = None,
+) -> list[PinnedTable]:
+    """Pin many tables (at `versions`, else their latest), several at once, in table order.
+
+    A version some checkpoint already pinned (same table id) reuses that pin's counts and
+    fingerprint instead of scanning again: see `recorded_pins`.
+    """
+    wanted = versions or {}
+    reusable = known or {}
+
+    def pin(table: str) -> PinnedTable:
+        state = lakehouse.engine.state(lakehouse.bronze_uri(table), wanted.get(table))
+        earlier = reusable.get((table, state.version, state.table_id))
+        if earlier is not None:
+            return replace(earlier, commit_timestamp=state.timestamp, validated=True)
+        return pin_table(lakehouse, table, version=state.version)
+
+    return list(map_tables(lakehouse.engine, tables, pin))
+
+
+def recorded_pins(store: MetadataStore, tables: Collection[str]) -> dict[PinKey, PinnedTable]:
+    """Every recorded pin of `tables`, by (table, version, table id), from one metadata read."""
+    found: dict[PinKey, PinnedTable] = {}
+    for row in store.rows(MetadataTable.CheckpointTables):
+        if row["TableName"] in tables:
+            pinned = _pin_from_row(row)
+            found[(pinned.table, pinned.version, pinned.table_id)] = pinned
+    return found
+
+
 def daily_checkpoint_name(day: date) -> str:
     """The seed's per-table Daily name: `bronze_backup_YYYY-MM-DD` (UTC date)."""
     return f"bronze_backup_{day:%Y-%m-%d}"
@@ -163,9 +203,9 @@ def stage_checkpoint(
     days = max(
         config.table(t).retention_for(checkpoint_type, long_term=long_term) for t in tables
     )
-    for pinned in pins:
-        if pinned.table not in frozen:
-            ensure_retention(lakehouse, pinned.table, days, audit)
+    securable = [p.table for p in pins if p.table not in frozen]
+    list(map_tables(lakehouse.engine, securable,
+                    lambda table: ensure_retention(lakehouse, table, days, audit)))
     checkpoint_id = str(uuid.uuid4())
     status = ValidationStatus.Validated if validated else ValidationStatus.Failed
     retention_date = (created + timedelta(days=days)).date()
@@ -229,28 +269,29 @@ def load_checkpoint(store: MetadataStore, checkpoint_id: str) -> Checkpoint:
     return _from_rows(rows[0], store)
 
 
+def _pin_from_row(c: Mapping[str, Any]) -> PinnedTable:
+    return PinnedTable(
+        table=str(c["TableName"]),
+        version=int(c["DeltaVersion"]),
+        commit_timestamp=c["CommitTimestamp"],
+        table_id=str(c["TableId"]),
+        counts=RowCounts(
+            total=int(c["TotalRows"]),
+            active=int(c["ActiveRows"]),
+            deleted=int(c["DeletedRows"]),
+            purged=int(c["PurgedRows"]),
+            null_keys=int(c["NullKeys"]),
+        ),
+        fingerprint=int(str(c["Fingerprint"]), 16),
+        validated=c["ValidationStatus"] == ValidationStatus.Validated.value,
+    )
+
+
 def _from_rows(row: dict[str, Any], store: MetadataStore) -> Checkpoint:
     children = store.rows(
         MetadataTable.CheckpointTables, equals={"CheckpointId": row["CheckpointId"]}
     )
-    pins = tuple(
-        PinnedTable(
-            table=str(c["TableName"]),
-            version=int(c["DeltaVersion"]),
-            commit_timestamp=c["CommitTimestamp"],
-            table_id=str(c["TableId"]),
-            counts=RowCounts(
-                total=int(c["TotalRows"]),
-                active=int(c["ActiveRows"]),
-                deleted=int(c["DeletedRows"]),
-                purged=int(c["PurgedRows"]),
-                null_keys=int(c["NullKeys"]),
-            ),
-            fingerprint=int(str(c["Fingerprint"]), 16),
-            validated=c["ValidationStatus"] == ValidationStatus.Validated.value,
-        )
-        for c in sorted(children, key=lambda c: str(c["TableName"]))
-    )
+    pins = tuple(_pin_from_row(c) for c in sorted(children, key=lambda c: str(c["TableName"])))
     return Checkpoint(
         checkpoint_id=str(row["CheckpointId"]),
         name=str(row["CheckpointName"]),

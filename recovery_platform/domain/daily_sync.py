@@ -32,6 +32,7 @@ from recovery_platform.domain.pipeline_config import (
     purge_states,
     record_sync_progress,
 )
+from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.table_sync import (
     PurgeState,
     SyncOverride,
@@ -104,9 +105,11 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
     outcomes: list[TableOutcome] = []
     staged: list[StagedCheckpoint] = []
     try:
-        for table in tables:
-            outcome, daily = _sync_one(run, audit, table, purges.get(table, PurgeState()),
-                                       overrides.get(table))
+        def sync(table: str) -> tuple[TableOutcome, StagedCheckpoint | None]:
+            return _sync_one(run, audit, table, purges.get(table, PurgeState()),
+                             overrides.get(table))
+
+        for outcome, daily in map_tables(run.lakehouse.engine, tables, sync):
             outcomes.append(outcome)
             if daily is not None:
                 staged.append(daily)

@@ -9,12 +9,14 @@ from recovery_platform.domain.audit import AuditTrail
 from recovery_platform.domain.checkpoints import (
     Checkpoint,
     audit_checkpoint,
-    pin_table,
+    pin_tables,
     record_checkpoint,
+    recorded_pins,
 )
 from recovery_platform.domain.errors import InvalidInputError
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_store import MetadataStore
+from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.validation import validate_table
 from recovery_platform.domain.vocabulary import CheckpointType, OperationType
 
@@ -41,8 +43,9 @@ def create_manual_checkpoint(
         raise InvalidInputError("requested_by", "must name the person taking the checkpoint")
     names = lakehouse.config.validate_table_names(tables or None, field_name="tables")
     store.ensure_tables()
-    validations = [validate_table(lakehouse, t) for t in names]
-    pins = [pin_table(lakehouse, v.table, version=v.version) for v in validations]
+    validations = list(map_tables(lakehouse.engine, names, lambda t: validate_table(lakehouse, t)))
+    pins = pin_tables(lakehouse, names, {v.table: v.version for v in validations},
+                      known=recorded_pins(store, names))
     failed = [f"{v.table}: {'; '.join(v.failures)}" for v in validations if not v.passed]
     checkpoint = record_checkpoint(
         lakehouse, store, audit, checkpoint_type=CheckpointType.Manual, name=name, pins=pins,

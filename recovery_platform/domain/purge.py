@@ -17,7 +17,7 @@ from recovery_platform.domain.audit import AuditTrail
 from recovery_platform.domain.checkpoints import (
     Checkpoint,
     load_checkpoint,
-    pin_table,
+    pin_tables,
     record_checkpoint,
 )
 from recovery_platform.domain.errors import InvalidInputError
@@ -112,7 +112,7 @@ def record_purge(
             checkpoint = record_checkpoint(
                 lakehouse, store, audit, checkpoint_type=CheckpointType.PrePurge,
                 name=f"pre_purge_{request.purge_date:%Y-%m-%d}",
-                pins=[pin_table(lakehouse, t) for t in request.tables], validated=True,
+                pins=pin_tables(lakehouse, request.tables), validated=True,
                 notes=f"purge on {request.purge_date}: {request.reason}",
                 requested_by=request.requested_by,
             )

@@ -9,6 +9,7 @@ it: the platform never silently creates a checkpoint that could not be restored 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -95,8 +96,21 @@ def days_still_needed(store: MetadataStore, table: str, today: date) -> int:
     A RESTORE brings back the target version's table properties, which may be shorter than
     what later checkpoints secured; this says how far to raise them again.
     """
-    pinned = {r["CheckpointId"] for r in store.rows(MetadataTable.CheckpointTables,
-                                                   equals={"TableName": table})}
+    return days_still_needed_by_table(store, [table], today)[table]
+
+
+def days_still_needed_by_table(
+    store: MetadataStore, tables: Sequence[str], today: date
+) -> dict[str, int]:
+    """`days_still_needed` for many tables from one read of each checkpoint table."""
+    wanted = set(tables)
+    pinned: dict[str, set[str]] = {table: set() for table in tables}
+    for row in store.rows(MetadataTable.CheckpointTables):
+        if row["TableName"] in wanted:
+            pinned[row["TableName"]].add(row["CheckpointId"])
     active = store.rows(MetadataTable.CheckpointHistory, equals={"IsActive": True})
-    return max(((r["RetentionDate"] - today).days for r in active
-                if r["CheckpointId"] in pinned), default=0)
+    return {
+        table: max(((r["RetentionDate"] - today).days for r in active
+                    if r["CheckpointId"] in ids), default=0)
+        for table, ids in pinned.items()
+    }

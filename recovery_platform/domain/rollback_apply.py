@@ -7,7 +7,7 @@ never restores a table twice, restores the rest, and the audit trail shows both 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -17,14 +17,16 @@ from recovery_platform.domain.checkpoints import (
     PinnedTable,
     load_checkpoint,
     pin_table,
+    pin_tables,
     record_checkpoint,
+    recorded_pins,
 )
 from recovery_platform.domain.fault_injection import crash_point
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.lease import LeaseStore
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.retention import days_still_needed, ensure_retention
+from recovery_platform.domain.retention import days_still_needed_by_table, ensure_retention
 from recovery_platform.domain.rollback_record import (
     OPERATION_ID_KEY,
     PlannedTable,
@@ -40,6 +42,7 @@ from recovery_platform.domain.rollback_validation import (
     record_post_rollback,
     snapshot_rows,
 )
+from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.vocabulary import (
     AlertSeverity,
     AuditStatus,
@@ -88,10 +91,20 @@ def _set_plan(store: MetadataStore, plan_id: str, **values: object) -> None:
     store.upsert(MetadataTable.RollbackPlans, [{"PlanId": plan_id, **values}], key="PlanId")
 
 
-def _set_intent(store: MetadataStore, plan_id: str, table: str, **values: object) -> None:
+def _set_intents(
+    store: MetadataStore, plan_id: str, intents: Mapping[str, Mapping[str, object]]
+) -> None:
+    """Write many tables' intent rows in one commit.
+
+    The RESTORE commits themselves carry the operation id, so a crash before this write still
+    converges: the re-run reads each table's history.
+    """
+    if not intents:
+        return
+    now = utc_now()
     store.upsert(MetadataTable.RollbackPlanTables,
-                 [{"PlanTableKey": operation_id(plan_id, table), "UpdatedAt": utc_now(),
-                   **values}], key="PlanTableKey")
+                 [{"PlanTableKey": operation_id(plan_id, table), "UpdatedAt": now, **values}
+                  for table, values in intents.items()], key="PlanTableKey")
 
 
 def apply_plan(
@@ -121,10 +134,13 @@ def apply_plan(
                   ApprovedBy=audit.actor.approved_by)
         pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
         audit.flush()  # durable before any table is touched: a killed run stays in the trail
-        outcomes = [
-            _restore_one(lakehouse, store, audit, recorded, planned, i, log)
-            for i, planned in enumerate(recorded.tables, start=1)
-        ]
+        planned_by_table = {planned.table: (i, planned)
+                            for i, planned in enumerate(recorded.tables, start=1)}
+        outcomes = list(map_tables(
+            lakehouse.engine, list(planned_by_table),
+            lambda table: _restore_one(lakehouse, audit, recorded, *planned_by_table[table], log),
+        ))
+        _set_intents(store, recorded.plan_id, {o.table: _restore_intent(o) for o in outcomes})
         _restore_retention(lakehouse, store, audit, outcomes)
         checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
     post = _post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
@@ -142,8 +158,10 @@ def _pre_rollback_checkpoint(
     if recorded.pre_rollback_checkpoint_id:
         return load_checkpoint(store, recorded.pre_rollback_checkpoint_id)
     with audit.step(OperationType.PreRollbackCheckpoint) as step:
-        pins = [pin_table(lakehouse, t.table, version=t.current_version)
-                for t in recorded.tables]
+        tables = [t.table for t in recorded.tables]
+        pins = pin_tables(lakehouse, tables,
+                          {t.table: t.current_version for t in recorded.tables},
+                          known=recorded_pins(store, tables))
         checkpoint = record_checkpoint(
             lakehouse, store, audit, checkpoint_type=CheckpointType.PreRollback,
             name=f"pre_rollback_{recorded.plan_id[:8]}", pins=pins, validated=True,
@@ -157,13 +175,20 @@ def _pre_rollback_checkpoint(
     return checkpoint
 
 
+def _restore_intent(outcome: TableRestoreOutcome) -> dict[str, object]:
+    """The intent row a restore leaves: committed (with its version), noop, or failed."""
+    if outcome.status == "failed":
+        return {"IntentStatus": "failed", "ErrorMessage": outcome.error}
+    return {"IntentStatus": outcome.status,
+            "RestoreVersion": outcome.version_after if outcome.status == "committed" else None}
+
+
 def _restore_one(
     lakehouse: Lakehouse,
-    store: MetadataStore,
     audit: AuditTrail,
     recorded: RecordedPlan,
-    planned: PlannedTable,
     index: int,
+    planned: PlannedTable,
     log: Log,
 ) -> TableRestoreOutcome:
     table = planned.table
@@ -195,13 +220,10 @@ def _restore_one(
         except Exception as exc:  # graceful degradation: the other tables still restore
             error = _plain(exc)
             step.status, step.error = AuditStatus.Failed, error
-            _set_intent(store, recorded.plan_id, table, IntentStatus="failed", ErrorMessage=error)
             log(f"Restoring {table} failed: {error}")
             return TableRestoreOutcome(table, "failed", before, None, error)
         step.delta_version = after
         step.details["status"] = status
-    _set_intent(store, recorded.plan_id, table, IntentStatus=status,
-                RestoreVersion=after if status == "committed" else None)
     return TableRestoreOutcome(table, status, before, after)
 
 
@@ -212,13 +234,16 @@ def _restore_retention(
     outcomes: Sequence[TableRestoreOutcome],
 ) -> None:
     """Re-secure retention a RESTORE took back with the target version's table properties."""
-    today = utc_now().date()
-    for outcome in outcomes:
-        if outcome.status != "committed":
-            continue
-        days = days_still_needed(store, outcome.table, today)
-        if days > 0:
-            ensure_retention(lakehouse, outcome.table, days, audit)
+    restored = [o.table for o in outcomes if o.status == "committed"]
+    if not restored:
+        return
+    needed = days_still_needed_by_table(store, restored, utc_now().date())
+
+    def secure(table: str) -> None:
+        if needed[table] > 0:
+            ensure_retention(lakehouse, table, needed[table], audit)
+
+    list(map_tables(lakehouse.engine, restored, secure))
 
 
 def _plain(exc: Exception) -> str:
@@ -250,11 +275,9 @@ def _post_validate(
     pre: Checkpoint,
     outcomes: Sequence[TableRestoreOutcome],
 ) -> list[TableRestoreOutcome]:
-    checked: list[TableRestoreOutcome] = []
-    for outcome in outcomes:
+    def prove(outcome: TableRestoreOutcome) -> TableRestoreOutcome:
         if outcome.status == "failed":
-            checked.append(outcome)
-            continue
+            return outcome
         with audit.step(OperationType.PostRollbackValidation, outcome.table) as step:
             check = _prove(lakehouse, target, pre, outcome)
             step.delta_version = check.version
@@ -267,11 +290,17 @@ def _post_validate(
                             f"the rollback: {'; '.join(check.failures)}. Do not trust this "
                             f"table; roll back to the PreRollback checkpoint {pre.name} or "
                             f"investigate.", table=outcome.table)
-        _set_intent(store, recorded.plan_id, outcome.table,
-                    IntentStatus="validated" if check.passed else "failed",
-                    ErrorMessage=None if check.passed else "; ".join(check.failures))
-        checked.append(TableRestoreOutcome(outcome.table, outcome.status, outcome.version_before,
-                                           outcome.version_after, outcome.error, check))
+        return TableRestoreOutcome(outcome.table, outcome.status, outcome.version_before,
+                                   outcome.version_after, outcome.error, check)
+
+    by_table = {o.table: o for o in outcomes}
+    checked = list(map_tables(lakehouse.engine, list(by_table),
+                              lambda table: prove(by_table[table])))
+    _set_intents(store, recorded.plan_id, {
+        o.table: {"IntentStatus": "validated" if o.check.passed else "failed",
+                  "ErrorMessage": None if o.check.passed else "; ".join(o.check.failures)}
+        for o in checked if o.check is not None
+    })
     record_post_rollback(store, [o.check for o in checked if o.check], run_id=audit.run_id,
                          plan_id=recorded.plan_id)
     return checked
@@ -281,16 +310,17 @@ def _after_pins(
     lakehouse: Lakehouse, checked: Sequence[TableRestoreOutcome]
 ) -> list[PinnedTable]:
     """Pins of the restored tables; one whose proof could not read it has none to give."""
-    pins = []
-    for outcome in checked:
-        if outcome.check is None:
-            continue
+    def pin(outcome: TableRestoreOutcome) -> PinnedTable | None:
         try:
-            pins.append(pin_table(lakehouse, outcome.table))
+            return pin_table(lakehouse, outcome.table)
         except Exception:  # already reported failed by its proof; the others are still pinned
-            if outcome.check.passed:
+            if outcome.check is not None and outcome.check.passed:
                 raise
-    return pins
+            return None
+
+    by_table = {o.table: o for o in checked if o.check is not None}
+    pinned = map_tables(lakehouse.engine, list(by_table), lambda table: pin(by_table[table]))
+    return [p for p in pinned if p is not None]
 
 
 def _post_rollback_checkpoint(

@@ -18,6 +18,7 @@ from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.rollback_recommendation import recommend
 from recovery_platform.domain.rollback_report import plan_json, render_plan
 from recovery_platform.domain.rollback_request import RollbackRequest, SelectedCheckpoint
+from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.vocabulary import (
     AuditStatus,
     OperationType,
@@ -135,21 +136,22 @@ def validate_checkpoint(
         problems.append(f"checkpoint {checkpoint.name} is {checkpoint.status.value}, not "
                         f"Validated: {checkpoint.notes or 'no reason recorded'}")
     pinned = {p.table for p in checkpoint.tables}
-    for table in scope:
+
+    def problem(table: str) -> str | None:
         if table not in pinned:
-            problems.append(f"table {table} is not pinned by checkpoint {checkpoint.name} "
-                            f"(it pins: {', '.join(sorted(pinned))})")
-            continue
+            return (f"table {table} is not pinned by checkpoint {checkpoint.name} "
+                    f"(it pins: {', '.join(sorted(pinned))})")
         pin = checkpoint.pin(table)
         try:
             check = lakehouse.engine.is_restorable(lakehouse.bronze_uri(table), pin.version,
                                                    pin.table_id)
         except EngineError as exc:
-            problems.append(f"table {table}: {exc}")
-            continue
+            return f"table {table}: {exc}"
         if not check.restorable:
-            problems.append(f"table {table} cannot be restored to version {pin.version}: "
-                            f"{check.reason}")
+            return f"table {table} cannot be restored to version {pin.version}: {check.reason}"
+        return None
+
+    problems.extend(p for p in map_tables(lakehouse.engine, scope, problem) if p is not None)
     return problems
 
 
@@ -235,7 +237,10 @@ def make_plan(
         return plan
     with audit.step(OperationType.RollbackImpactAnalysis) as step:
         step.checkpoint_id = checkpoint.checkpoint_id
-        impacts = tuple(measure_impact(lakehouse, checkpoint, t, thresholds) for t in scope)
+        impacts = tuple(map_tables(
+            lakehouse.engine, scope,
+            lambda table: measure_impact(lakehouse, checkpoint, table, thresholds),
+        ))
         warnings = dependency_warnings(lakehouse, impacts)
         plan = replace(base, tables=impacts, warnings=warnings)
         step.details = {

@@ -51,6 +51,7 @@ from recovery_platform.engine.values import (
     TableState,
     VacuumResult,
 )
+from recovery_platform.engine.version_memo import VersionMemo
 
 __all__ = ["DeltaRsEngine"]
 
@@ -76,11 +77,13 @@ class DeltaRsEngine(StorageEngine):
         vacuum_keep_versions=True,
         restore_commit_metadata=True,
         concurrent_restores=True,
+        parallel_tables=True,
         requires_in_process_executor=False,
     )
 
     def __init__(self, storage_options: Mapping[str, str] | None = None) -> None:
         self._options: dict[str, str] | None = dict(storage_options) if storage_options else None
+        self._memo = VersionMemo()
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
         return open_table(uri, self._options, version)
@@ -269,11 +272,19 @@ class DeltaRsEngine(StorageEngine):
 
     def row_counts(self, uri: str, shape: TableShape, version: int | None = None) -> RowCounts:
         """Counts by tracking state; from log statistics only where they are exact."""
-        return row_counts(self._open(uri, version), shape)
+        dt = self._open(uri, version)
+        return self._memo.get_or_compute(
+            uri, str(dt.metadata().id), dt.version(), ("counts", shape),
+            lambda: row_counts(dt, shape),
+        )
 
     def fingerprint(self, uri: str, version: int | None = None) -> int:
         """The content fingerprint of a version, streamed batch by batch."""
-        return fingerprint_batches(iter_batches(self._open(uri, version)))
+        dt = self._open(uri, version)
+        return self._memo.get_or_compute(
+            uri, str(dt.metadata().id), dt.version(), "fingerprint",
+            lambda: fingerprint_batches(iter_batches(dt)),
+        )
 
     def key_diff(
         self,

@@ -184,3 +184,5 @@ class EngineCapabilities:
     restore_commit_metadata: bool
     concurrent_restores: bool
     requires_in_process_executor: bool
+    parallel_tables: bool = False
+    """Calls on different tables may run from several threads at once (False: one at a time)."""

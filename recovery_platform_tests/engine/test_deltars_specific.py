@@ -173,3 +173,21 @@ def test_history_unpacks_user_metadata_written_by_another_engine(
 def test_reserved_commit_keys_are_refused(deltars: StorageEngine, uri: str) -> None:
     with pytest.raises(ValueError, match="reserved"):
         deltars.append(uri, rows(ids(0, 1)), commit_metadata={"operation": "x"})
+
+
+def test_remembered_answers_never_outlive_the_table_they_describe(
+    deltars: StorageEngine, uri: str
+) -> None:
+    """Counts and fingerprints are remembered per (location, table id, version) only."""
+    import shutil
+
+    deltars.append(uri, rows(ids(0, 5)))
+    first_fingerprint = deltars.fingerprint(uri, 0)
+    first_counts = deltars.row_counts(uri, SHAPE, 0)
+    assert deltars.fingerprint(uri, 0) == first_fingerprint
+    shutil.rmtree(uri)  # the same location now holds another table, again at version 0
+    deltars.append(uri, rows(ids(0, 3), deleted=ids(0, 1)))
+    assert deltars.fingerprint(uri, 0) != first_fingerprint
+    recounted = deltars.row_counts(uri, SHAPE, 0)
+    assert (recounted.total, recounted.deleted) == (3, 1)
+    assert (first_counts.total, first_counts.deleted) == (5, 0)
