@@ -58,7 +58,8 @@ def write_reports(
         lines.append(f"| {p.name} | {p.seconds:.3f} | {p.rows_per_second:,.0f} | "
                      f"{p.peak_rss_mb:,.0f} | {notes} |")
     if targets:
-        lines += ["", "## Targets", "", *(f"- {t}" for t in targets)]
+        title = "Spark vs delta-rs" if engine == "both" else "Targets"
+        lines += ["", f"## {title}", "", *(f"- {t}" for t in targets)]
     md_path = out / f"{scale}-{engine}.md"
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path

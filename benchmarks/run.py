@@ -2,7 +2,8 @@
 
 Scales: `smoke` (seconds; CI proves the harness works, no timing assertions), `standard`
 (50 tables x 200,000 rows), `probe-1m` and `probe-10m` (single-table probes with the naive
-baselines), `large` (opt-in). Results go to `benchmarks/results/<scale>-<engine>.{json,md}`.
+baselines), `large` (opt-in), `compare` (a small scenario on delta-rs and on Spark).
+Results go to `benchmarks/results/<scale>-<engine>.{json,md}`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks.engine_comparison import compare_engines, ratio_lines
 from benchmarks.lakehouse_scenario import SCENARIOS, run_scenario
 from benchmarks.measure import PhaseResult
 from benchmarks.report import write_reports
@@ -24,7 +26,8 @@ PROBES = {"probe-1m": 1_000_000, "probe-10m": 10_000_000}
 def main(argv: list[str] | None = None) -> int:
     """Run one scale and write its reports."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--scale", choices=[*SCENARIOS, *PROBES], default="smoke")
+    parser.add_argument("--scale", choices=[*SCENARIOS, *PROBES], default="smoke",
+                        help="`compare` runs one small scenario on both engines (baseline c).")
     parser.add_argument("--engine", choices=["deltars", "spark"], default="deltars")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--tables", type=int, default=None,
@@ -40,14 +43,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     # a reduced table count is a different scale: its figures are not held against the targets
     label = args.scale if args.tables is None else f"{args.scale}-{args.tables}t"
-    json_path, md_path = write_reports(args.out, label, args.engine, phases,
-                                       assess(label, phases))
+    engine_label = "both" if args.scale == "compare" else args.engine
+    findings = ratio_lines(phases) if args.scale == "compare" else assess(label, phases)
+    json_path, md_path = write_reports(args.out, label, engine_label, phases, findings)
     print(md_path.read_text())
     print(f"wrote {json_path} and {md_path}")
     return 0
 
 
 def _run(scale: str, engine_name: str, work: Path, tables: int | None) -> list[PhaseResult]:
+    if scale == "compare":
+        return compare_engines(work)
     if scale in PROBES:
         from benchmarks.probes import probe
         from recovery_platform.defs.resources import build_engine
