@@ -126,20 +126,19 @@ def orphan_count(
     Every parent row present in the table counts as a match, deleted or purged ones included:
     a soft-deleted parent still exists, and flagging its children is a separate, softer check.
     """
-    parent_keys = pa.concat_arrays(
-        [
-            pc.cast(batch.column(parent_key), JOIN_KEY_TYPE)
-            for batch in iter_batches(parent, [parent_key])
-        ]
-        or [pa.array([], type=JOIN_KEY_TYPE)]
-    )
-    count = 0
-    orphans: set[str] = set()
-    for batch in iter_batches(child, [child_column]):
-        values = pc.drop_null(pc.cast(batch.column(child_column), JOIN_KEY_TYPE))
-        missing = values.filter(pc.invert(pc.is_in(values, value_set=parent_keys)))
-        count += len(missing)
-        if sample_size > 0 and len(missing):
-            orphans.update(str(v) for v in pc.unique(missing).to_pylist())
-            orphans = set(sorted(orphans)[:sample_size])
-    return OrphanCount(count=count, sample_keys=tuple(sorted(orphans)[:sample_size]))
+    parent_keys = _column_values(parent, parent_key)
+    values = pc.drop_null(_column_values(child, child_column))
+    # one hash-set build over the parent keys for all child rows, not one per child batch
+    missing = values.filter(pc.invert(pc.is_in(values, value_set=parent_keys)))
+    samples: list[str] = []
+    if sample_size > 0 and len(missing):
+        samples = sorted(str(v) for v in pc.unique(missing).to_pylist())[:sample_size]
+    return OrphanCount(count=len(missing), sample_keys=tuple(samples))
+
+
+def _column_values(dt: DeltaTable, column: str) -> pa.Array:
+    """One column of the loaded version as a single array of join-key strings."""
+    parts = [pc.cast(batch.column(column), JOIN_KEY_TYPE) for batch in iter_batches(dt, [column])]
+    if not parts:
+        return pa.array([], type=JOIN_KEY_TYPE)
+    return pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
