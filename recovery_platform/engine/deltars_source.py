@@ -60,18 +60,23 @@ def source_diff(
             "hash": pa.array(content_hashes(source, columns), type=pa.uint64()),
         }
     )
-    target_side, missing = _scan_target(dt, key, columns, shape, source_side.column("key"))
+    target, target_side = _target_side(dt, key, columns, shape)
+    # a full outer join answers both questions at once: source rows against the table, and
+    # active table rows the source no longer has (their source row number is null)
     joined = source_side.join(
-        target_side, keys="key", join_type="left outer", left_suffix="", right_suffix="_target"
+        target_side, keys="key", join_type="full outer", left_suffix="", right_suffix="_target"
     )
-    present = pc.is_valid(joined.column("hash_target"))
-    state = pc.fill_null(joined.column("state"), 0)
+    from_source = joined.filter(pc.is_valid(joined.column("row")))
+    present = pc.is_valid(from_source.column("hash_target"))
+    state = pc.fill_null(from_source.column("state"), 0)
     differs = pc.or_(
         pc.invert(present),
-        pc.fill_null(pc.not_equal(joined.column("hash"), joined.column("hash_target")), True),
+        pc.fill_null(
+            pc.not_equal(from_source.column("hash"), from_source.column("hash_target")), True
+        ),
     )
     touched = pc.or_(differs, pc.not_equal(state, 0))
-    picked = joined.filter(touched).sort_by("row")
+    picked = from_source.filter(touched).sort_by("row")
     state_values = picked.column("state").fill_null(0).to_numpy()
     changed = _with_target_flags(
         source.take(picked.column("row")),
@@ -79,43 +84,33 @@ def source_diff(
         state_values == 1,
         state_values == 2,
     )
+    gone = joined.filter(
+        pc.and_(pc.is_null(joined.column("row")), pc.equal(joined.column("state"), 0))
+    )
+    missing = target.take(gone.sort_by("target_row").column("target_row"))
     return SourceDiff(changed, missing, unchanged=n - changed.num_rows, source_rows=n)
 
 
-def _scan_target(
-    dt: DeltaTable, key: str, columns: list[str], shape: TableShape, source_keys: pa.ChunkedArray
+def _target_side(
+    dt: DeltaTable, key: str, columns: list[str], shape: TableShape
 ) -> tuple[pa.Table, pa.Table]:
-    """One pass over the table: the join side, and the active rows the source lacks.
+    """The table's current rows (read once), and (key, hash, state, row) of its keyed rows.
 
-    The join side is (key, hash, state) of every keyed row; the missing rows keep all their
-    columns, since the sync writes them back flagged. Reading the table once matters: it is
-    the largest input of a nightly sync.
+    The sync writes missing rows back whole (flagged), so all columns are read; the table is
+    the largest input of a nightly sync, so it is read only this once.
     """
     schema = arrow_schema(dt)
-    source_set = source_keys.combine_chunks()
-    sides, gone = [], []
-    for batch in iter_batches(dt):
-        keys = pc.cast(batch.column(key), JOIN_KEY_TYPE)
-        states = row_states(batch, shape)
-        side = pa.table(
-            {
-                "key": keys,
-                "hash_target": pa.array(content_hashes(batch, columns), type=pa.uint64()),
-                "state": pa.array(states, type=pa.int8()),
-            }
-        )
-        sides.append(side.filter(pc.is_valid(keys)))
-        missing = pc.and_(
-            pa.array(states == 0),
-            pc.and_(pc.is_valid(keys), pc.invert(pc.is_in(keys, value_set=source_set))),
-        )
-        gone.append(pa.Table.from_batches([batch]).filter(missing))
-    if not sides:
-        empty = pa.schema(
-            [("key", JOIN_KEY_TYPE), ("hash_target", pa.uint64()), ("state", pa.int8())]
-        )
-        return empty.empty_table(), schema.empty_table()
-    return pa.concat_tables(sides), pa.concat_tables(gone).cast(schema)
+    target = pa.Table.from_batches(list(iter_batches(dt)), schema=schema)
+    keys = pc.cast(target.column(key), JOIN_KEY_TYPE)
+    side = pa.table(
+        {
+            "key": keys,
+            "hash_target": pa.array(content_hashes(target, columns), type=pa.uint64()),
+            "state": pa.array(row_states(target, shape), type=pa.int8()),
+            "target_row": pa.array(np.arange(target.num_rows, dtype=np.int64)),
+        }
+    )
+    return target, side.filter(pc.is_valid(keys))
 
 
 def orphan_count(
