@@ -90,14 +90,16 @@ def pin_table(lakehouse: Lakehouse, table: str, *, version: int | None = None) -
     uri = lakehouse.bronze_uri(table)
     engine = lakehouse.engine
     state = engine.state(uri, version)
-    counts = engine.row_counts(uri, lakehouse.config.table(table).shape, state.version)
+    counts, fingerprint = engine.counts_and_fingerprint(
+        uri, lakehouse.config.table(table).shape, state.version
+    )
     return PinnedTable(
         table=table,
         version=state.version,
         commit_timestamp=state.timestamp,
         table_id=state.table_id,
         counts=counts,
-        fingerprint=engine.fingerprint(uri, state.version),
+        fingerprint=fingerprint,
     )
 
 

@@ -57,8 +57,9 @@ def check_restored_table(
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(pin.table)
     version = engine.state(uri).version
-    counts = engine.row_counts(uri, lakehouse.config.table(pin.table).shape, version)
-    fingerprint = engine.fingerprint(uri, version)
+    counts, fingerprint = engine.counts_and_fingerprint(
+        uri, lakehouse.config.table(pin.table).shape, version
+    )
     metrics = [
         Metric(name, str(getattr(before.counts, name)), str(getattr(counts, name)),
                str(getattr(pin.counts, name)))

@@ -7,14 +7,14 @@ The heavier computations live in the sibling `deltars_*` modules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
-from recovery_platform.engine.deltars_counts import row_counts
+from recovery_platform.engine.deltars_counts import counts_of_batches, row_counts
 from recovery_platform.engine.deltars_diff import (
     cdf_usable,
     key_diff_by_cdf,
@@ -34,7 +34,7 @@ from recovery_platform.engine.deltars_table import (
     read_table,
 )
 from recovery_platform.engine.errors import VersionNotAvailableError
-from recovery_platform.engine.fingerprint import fingerprint_batches
+from recovery_platform.engine.fingerprint import EMPTY_FINGERPRINT, combine, fingerprint_batches
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     CommitInfo,
@@ -285,6 +285,31 @@ class DeltaRsEngine(StorageEngine):
             uri, str(dt.metadata().id), dt.version(), "fingerprint",
             lambda: fingerprint_batches(iter_batches(dt)),
         )
+
+    def counts_and_fingerprint(
+        self, uri: str, shape: TableShape, version: int | None = None
+    ) -> tuple[RowCounts, int]:
+        """Counts and fingerprint from one streamed read of the version (both remembered)."""
+        dt = self._open(uri, version)
+        table_id, at = str(dt.metadata().id), dt.version()
+        counts_key = ("counts", shape)
+        if self._memo.known(uri, table_id, at, counts_key) or self._memo.known(
+            uri, table_id, at, "fingerprint"
+        ):
+            return self.row_counts(uri, shape, at), self.fingerprint(uri, at)
+        fingerprint = EMPTY_FINGERPRINT
+
+        def hashed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            nonlocal fingerprint
+            for batch in batches:
+                fingerprint = combine(fingerprint, fingerprint_batches([batch]))
+                yield batch
+
+        names = set(arrow_schema(dt).names)
+        counts = counts_of_batches(hashed(iter_batches(dt)), shape, names)
+        self._memo.get_or_compute(uri, table_id, at, counts_key, lambda: counts)
+        self._memo.get_or_compute(uri, table_id, at, "fingerprint", lambda: fingerprint)
+        return counts, fingerprint
 
     def key_diff(
         self,

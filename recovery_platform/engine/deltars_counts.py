@@ -8,6 +8,7 @@ doubt falls back to a scan of just the key and tracking columns.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -151,14 +152,21 @@ def _true_mask(batch: pa.RecordBatch, column: str | None) -> pa.Array:
 def _counts_by_scan(dt: DeltaTable, shape: TableShape) -> RowCounts:
     """Counts from a streamed scan of only the key and tracking columns."""
     names = set(arrow_schema(dt).names)
+    columns = [c for c in (shape.key, shape.deleted, shape.purged) if c is not None and c in names]
+    if not columns:
+        columns = arrow_schema(dt).names[:1]
+    return counts_of_batches(iter_batches(dt, columns), shape, names)
+
+
+def counts_of_batches(
+    batches: Iterable[pa.RecordBatch], shape: TableShape, names: set[str]
+) -> RowCounts:
+    """Counts over batches that hold (at least) the key and tracking columns in `names`."""
     key = shape.key if shape.key in names else None
     deleted_column = shape.deleted if shape.deleted in names else None
     purged_column = shape.purged if shape.purged in names else None
-    columns = [c for c in (key, deleted_column, purged_column) if c is not None]
-    if not columns:
-        columns = arrow_schema(dt).names[:1]
     total = active = deleted = purged = null_keys = both = 0
-    for batch in iter_batches(dt, columns):
+    for batch in batches:
         total += batch.num_rows
         if key is not None:
             null_keys += batch.column(key).null_count

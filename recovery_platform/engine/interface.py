@@ -130,6 +130,16 @@ class StorageEngine(ABC):
     def fingerprint(self, uri: str, version: int | None = None) -> int:
         """The content fingerprint defined in `fingerprint.py`, as an unsigned 64-bit int."""
 
+    def counts_and_fingerprint(
+        self, uri: str, shape: TableShape, version: int | None = None
+    ) -> tuple[RowCounts, int]:
+        """Both answers a checkpoint pins, at one exact version.
+
+        The default asks for each; an engine that can compute both from one read overrides it.
+        """
+        at = self.state(uri, version).version
+        return self.row_counts(uri, shape, at), self.fingerprint(uri, at)
+
     @abstractmethod
     def key_diff(
         self,

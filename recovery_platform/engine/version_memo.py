@@ -43,5 +43,10 @@ class VersionMemo:
                 self._answers.popitem(last=False)
         return answer
 
+    def known(self, uri: str, table_id: str, version: int, question: Hashable) -> bool:
+        """Whether the answer is remembered (it may still be evicted before it is asked for)."""
+        with self._lock:
+            return (uri, table_id, version, question) in self._answers
+
     def __len__(self) -> int:
         return len(self._answers)

@@ -108,3 +108,18 @@ def test_counts_after_merge_and_optimize(engine: StorageEngine, uri: str) -> Non
     assert as_tuple(engine.row_counts(uri, SHAPE)) == expected
     engine.optimize(uri)
     assert as_tuple(engine.row_counts(uri, SHAPE)) == expected
+
+
+def test_counts_and_fingerprint_in_one_call_match_each_alone(
+    engine: StorageEngine, uri: str
+) -> None:
+    """What a checkpoint pins in one read equals what the two separate questions answer."""
+    engine.append(uri, rows(ids(0, 10), deleted=ids(0, 3), purged=ids(8, 10)))
+    engine.append(uri, rows(ids(10, 12), deleted=["acc-0011"], purged=["acc-0011"]))
+    engine.merge_upsert(uri, rows(ids(4, 6), tag="-v2"), key="accountid")
+    latest = engine.state(uri).version
+    for version in (1, latest):
+        counts, fingerprint = engine.counts_and_fingerprint(uri, SHAPE, version)
+        assert as_tuple(counts) == scanned_counts(engine, uri, SHAPE, version)
+        assert fingerprint == engine.fingerprint(uri, version)
+    assert engine.counts_and_fingerprint(uri, SHAPE, 1)[1] != engine.fingerprint(uri, latest)
