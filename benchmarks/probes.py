@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def probe(rows: int, work: Path, engine: StorageEngine, *, naive: bool) -> list[
     files_before, bytes_before = _parquet_bytes(Path(uri))
     with measure(f"[{label}] daily sync, full extract with 1% churn", rows=rows) as phase:
         _sync(house, source, START + timedelta(days=1))
-    files_after, bytes_after = _parquet_bytes(Path(uri))
+    _, bytes_after = _parquet_bytes(Path(uri))
     version = engine.state(uri).version
     delta = engine.storage_delta(uri, version - 1, version)
     phase.notes = {"bytes_written": bytes_after - bytes_before, "table_bytes": bytes_before,
@@ -70,14 +71,7 @@ def probe(rows: int, work: Path, engine: StorageEngine, *, naive: bool) -> list[
                      rows=rows) as phase:
             _naive_diff(uri, version, version - 1)
         phases.append(phase)
-    files_before, bytes_before = _parquet_bytes(Path(uri))
-    with measure(f"[{label}] restore call alone (metadata operation)", rows=rows) as phase:
-        engine.restore(uri, version - 1, commit_metadata={"recovery_platform.probe": "1"},
-                       compare_content=False)
-    files_after, bytes_after = _parquet_bytes(Path(uri))
-    phase.notes = {"parquet_files_written": files_after - files_before,
-                   "parquet_bytes_written": bytes_after - bytes_before}
-    phases.append(phase)
+    phases.append(_restore_phase(engine, uri, version, label, rows))
     if naive:
         with measure(f"[{label}] baseline (b): naive rollback, read old version + overwrite",
                      rows=rows) as phase:
@@ -85,6 +79,33 @@ def probe(rows: int, work: Path, engine: StorageEngine, *, naive: bool) -> list[
             write_deltalake(uri, old, mode="overwrite")
         phases.append(phase)
     return phases
+
+
+RESTORE_REPEATS = 5
+
+
+def _restore_phase(
+    engine: StorageEngine, uri: str, version: int, label: str, rows: int
+) -> PhaseResult:
+    """The restore call, repeated back and forth: a few milliseconds need the fastest of several.
+
+    The phase's seconds are the fastest call; the notes keep every call and the files and bytes
+    all of them wrote (none: a restore re-adds existing files).
+    """
+    files_before, bytes_before = _parquet_bytes(Path(uri))
+    calls = []
+    with measure(f"[{label}] restore call alone (metadata operation)", rows=rows) as phase:
+        for i in range(RESTORE_REPEATS):
+            target = version - 1 if i % 2 == 0 else version
+            started = time.perf_counter()
+            engine.restore(uri, target, commit_metadata={"recovery_platform.probe": str(i)},
+                           compare_content=False)
+            calls.append(round(time.perf_counter() - started, 4))
+    files_after, bytes_after = _parquet_bytes(Path(uri))
+    phase.seconds = min(calls)
+    phase.notes = {"calls_s": calls, "parquet_files_written": files_after - files_before,
+                   "parquet_bytes_written": bytes_after - bytes_before}
+    return phase
 
 
 def _naive_diff(uri: str, a: int, b: int) -> int:

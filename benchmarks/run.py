@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     # a reduced table count is a different scale: its figures are not held against the targets
     label = args.scale if args.tables is None else f"{args.scale}-{args.tables}t"
     engine_label = "both" if args.scale == "compare" else args.engine
-    findings = ratio_lines(phases) if args.scale == "compare" else assess(label, phases)
+    findings = (ratio_lines(phases) if args.scale == "compare"
+                else assess(label, phases, args.out))
     json_path, md_path = write_reports(args.out, label, engine_label, phases, findings)
     print(md_path.read_text())
     print(f"wrote {json_path} and {md_path}")
