@@ -32,7 +32,7 @@ from recovery_platform.domain.pipeline_config import (
     purge_states,
     record_sync_progress,
 )
-from recovery_platform.domain.table_parallelism import map_tables
+from recovery_platform.domain.table_parallelism import dependency_levels, map_tables
 from recovery_platform.domain.table_sync import (
     PurgeState,
     SyncOverride,
@@ -109,7 +109,10 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
             return _sync_one(run, audit, table, purges.get(table, PurgeState()),
                              overrides.get(table))
 
-        for outcome, daily in map_tables(run.lakehouse.engine, tables, sync):
+        waves = dependency_levels(config, tables)  # parents synced before children validate
+        for outcome, daily in (
+            result for wave in waves for result in map_tables(run.lakehouse.engine, wave, sync)
+        ):
             outcomes.append(outcome)
             if daily is not None:
                 staged.append(daily)

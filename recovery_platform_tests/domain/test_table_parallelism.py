@@ -92,3 +92,23 @@ def test_parallel_pins_equal_serial_pins_and_recorded_pins_are_reused(tmp_path: 
                          known={(first.table, first.version, "another-table-id"): forged})
     assert ignored[0].fingerprint == first.fingerprint
     assert str(DeltaTable(site.lakehouse.bronze_uri(first.table)).metadata().id) == first.table_id
+
+
+def test_sync_waves_put_every_table_after_the_tables_it_references(tmp_path: Path) -> None:
+    """A child's referential check reads its parents: they must be synced first."""
+    from recovery_platform.domain.table_config import load_platform_config
+    from recovery_platform.domain.table_parallelism import dependency_levels
+
+    config = load_platform_config()
+    tables = list(config.table_names)
+    waves = dependency_levels(config, tables)
+    assert sorted(t for wave in waves for t in wave) == sorted(tables)
+    position = {table: i for i, wave in enumerate(waves) for table in wave}
+    relations = [(t, rel.references) for t in tables for rel in config.parents_of(t)
+                 if rel.references != t]
+    assert relations, "the demo configuration declares relations"
+    for child, parent in relations:
+        assert position[parent] < position[child], (child, parent, waves)
+    assert waves[0] == ["account"]
+    # a parent outside the scope does not hold its children back
+    assert dependency_levels(config, ["contact", "donation"]) == [["contact"], ["donation"]]
