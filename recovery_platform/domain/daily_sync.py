@@ -117,6 +117,9 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
             if daily is not None:
                 staged.append(daily)
             yield outcome
+        order = {table: i for i, table in enumerate(tables)}
+        outcomes.sort(key=lambda o: order[o.table])  # waves finish out of the declared order
+        staged.sort(key=lambda s: order[s.checkpoint.tables[0].table])
         batch, reasons = _stage_batch(run, audit, outcomes)
         write_checkpoints(run.store, [*staged, batch])
         staged = []
