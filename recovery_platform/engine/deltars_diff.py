@@ -218,8 +218,10 @@ def key_diff_by_cdf(
     columns = _union_columns(dt_low, dt_high)
     parts = []
     for batch in _cdf_batches(latest, low, high):
-        change = batch.column("_change_type").to_numpy(zero_copy_only=False).astype(str)
-        post = np.isin(change, ("insert", "update_postimage"))
+        post = pc.is_in(
+            pc.cast(batch.column("_change_type"), pa.string()),
+            value_set=pa.array(["insert", "update_postimage"]),
+        )
         data = pa.Table.from_batches([batch]).drop_columns(
             [c for c in _CDF_COLUMNS if c in batch.schema.names]
         )
@@ -227,7 +229,7 @@ def key_diff_by_cdf(
             {
                 "key": pc.cast(batch.column(key), pa.large_string()),
                 "version": pc.cast(batch.column("_commit_version"), pa.int64()),
-                "post": pa.array(post),
+                "post": post,
                 "hash": pa.array(content_hashes(data, columns), type=pa.uint64()),
                 "state": pa.array(row_states(data, shape), type=pa.int8()),
             }
