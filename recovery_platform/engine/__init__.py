@@ -3,6 +3,7 @@
 from recovery_platform.engine.errors import (
     ConcurrentCommitError,
     EngineError,
+    KeptFilesError,
     TableNotFoundError,
     UnsupportedTableFeatureError,
     VersionNotAvailableError,
@@ -31,6 +32,7 @@ __all__ = [
     "ConcurrentCommitError",
     "EngineCapabilities",
     "EngineError",
+    "KeptFilesError",
     "KeyDiff",
     "OptimizeResult",
     "OrphanCount",

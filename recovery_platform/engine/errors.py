@@ -26,5 +26,13 @@ class ConcurrentCommitError(EngineError):
     """Another writer committed to the table while this operation ran."""
 
 
+class KeptFilesError(EngineError, NotImplementedError):
+    """A vacuum would delete files that a kept version needs; nothing was deleted.
+
+    Raised by engines that cannot spare single files (capability `vacuum_keep_versions=False`,
+    Spark): they vacuum with `keep_versions` only when no kept file is among the candidates.
+    """
+
+
 class VersionNotAvailableError(EngineError):
     """The requested version's log or data files are gone (log cleanup or vacuum)."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from recovery_platform.engine.errors import (
     ConcurrentCommitError,
-    EngineError,
+    KeptFilesError,
     TableNotFoundError,
     VersionNotAvailableError,
 )
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_RETENTION_HOURS",
-    "KeptFilesError",
     "RestorePlan",
     "check_retention",
     "missing_files",
@@ -47,10 +46,6 @@ SAFETY_MARGIN_HOURS = 1
 _INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+(\w+?)s?\s*$", re.IGNORECASE)
 _HOURS_PER_UNIT = {"hour": 1.0, "day": 24.0, "week": 168.0, "minute": 1 / 60, "second": 1 / 3600}
 _GONE = ("FILE_NOT_EXIST", "FILE_NOT_FOUND", "FileNotFoundException", "PATH_NOT_FOUND")
-
-
-class KeptFilesError(EngineError, NotImplementedError):
-    """A vacuum would delete files a kept version needs; Spark cannot spare single files."""
 
 
 def _condition(exc: BaseException) -> str:
