@@ -22,36 +22,37 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 __all__ = [
+    "DEFAULT_APP_NAME",
     "DEFAULT_IVY_DIR",
+    "DEFAULT_MASTER",
     "DELTA_JAR_VERSION_ENV",
     "build_spark_session",
     "delta_jar_version",
     "delta_maven_coordinates",
     "delta_spark_conf",
+    "prepare_local_workers",
+    "session_config",
 ]
 
 DELTA_JAR_VERSION_ENV = "RECOVERY_PLATFORM_DELTA_JAR_VERSION"
 """Overrides the Delta jar version, e.g. for a site whose Maven mirror lags behind PyPI."""
 
+DEFAULT_MASTER = "local[*]"
+"""Spark in this process on every core: the platform's default when no cluster is named."""
+
+DEFAULT_APP_NAME = "recovery_platform"
+
 DEFAULT_IVY_DIR = Path.home() / ".cache" / "recovery_platform" / "ivy"
 """Where Spark's Ivy resolution caches the Delta jars between runs (and between CI jobs)."""
 
-_UNPUBLISHED_JARS = {"4.4.1": "4.4.0"}
-"""Python releases of delta-spark whose Spark jar is not on Maven Central, and the jar to use.
-
-delta-spark 4.4.1 on PyPI is byte-for-byte the 4.4.0 Python package (only `version.py`
-differs), while Maven Central holds no `io.delta:delta-spark_4.2_2.13:4.4.1`; the 4.4.0 jar is
-the one the Python API was released against.
-"""
-
-
 def delta_jar_version() -> str:
-    """The Delta Spark jar version matching the installed `delta-spark` Python package."""
-    override = os.environ.get(DELTA_JAR_VERSION_ENV)
-    if override:
-        return override
-    installed = metadata.version("delta-spark")
-    return _UNPUBLISHED_JARS.get(installed, installed)
+    """The Delta Spark jar version: the installed `delta-spark`'s, unless overridden.
+
+    The Python API and the jar must come from the same Delta release, so the version is read
+    from the installed package rather than written down twice. `delta-spark` is pinned to a
+    release whose jar Maven Central holds (see the README's "Spark and Delta versions").
+    """
+    return os.environ.get(DELTA_JAR_VERSION_ENV) or metadata.version("delta-spark")
 
 
 def _scala_binary_version() -> str:
@@ -113,40 +114,79 @@ def delta_spark_conf(
     return conf
 
 
-def build_spark_session(
-    master: str = "local[2]",
+def session_config(
     *,
-    app_name: str,
+    master: str = DEFAULT_MASTER,
+    remote: str | None = None,
+    app_name: str = DEFAULT_APP_NAME,
+    ivy_dir: str | Path | None = DEFAULT_IVY_DIR,
+    extra_conf: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every setting of the platform's session, where it runs included, as one plain dict.
+
+    This is what dagster-pyspark's `PySparkResource(spark_config=...)` takes, so a Dagster run,
+    a script and the tests start their sessions from the same settings.
+
+    Args:
+        master: Spark master URL (`local[*]`, `spark://host:7077`, `yarn`, ...); ignored when
+            `remote` is given.
+        remote: a Spark Connect URL such as `sc://host:15002`. The server is configured on its
+            side (Delta jars and extensions are static settings a client cannot change), so
+            only runtime settings are sent.
+        app_name: the application name shown in the Spark UI and logs.
+        ivy_dir: Ivy cache for the Delta jars (see `delta_spark_conf`).
+        extra_conf: site settings applied last.
+    """
+    if remote is not None:
+        return {
+            "spark.remote": remote,
+            "spark.app.name": app_name,
+            "spark.sql.session.timeZone": "UTC",
+            **(extra_conf or {}),
+        }
+    python = sys.executable if master.startswith("local") else None
+    return {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        **delta_spark_conf(ivy_dir=ivy_dir, pyspark_python=python, extra_conf=extra_conf),
+    }
+
+
+def prepare_local_workers(config: Mapping[str, str]) -> None:
+    """Make a local master's Python workers run this interpreter (the venv, with pyarrow).
+
+    A session started from Python takes its workers' interpreter from `PYSPARK_PYTHON` when the
+    session starts (`spark.pyspark.python` is read by spark-submit only), and the default,
+    `python3` on the PATH, lacks the platform's packages. An explicit `PYSPARK_PYTHON` wins;
+    cluster masters and Spark Connect are left to the cluster's own setting.
+    """
+    if "spark.remote" in config:
+        return
+    if str(config.get("spark.master", "")).startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+def build_spark_session(
+    master: str = DEFAULT_MASTER,
+    *,
+    app_name: str = DEFAULT_APP_NAME,
     extra_conf: Mapping[str, str] | None = None,
     remote: str | None = None,
 ) -> SparkSession:
-    """A Spark session with Delta Lake, local/cluster (`master`) or Spark Connect (`remote`).
+    """A Spark session with Delta Lake, outside Dagster (scripts, benchmarks).
 
-    A Spark Connect server is configured on its side (Delta jars and extensions are static
-    settings the client cannot change), so with `remote` only the runtime settings apply.
-
-    Args:
-        master: Spark master URL, ignored when `remote` is given. With a `local` master the
-            Python workers use this interpreter.
-        app_name: the application name shown in the Spark UI and logs.
-        extra_conf: site settings applied on top of `delta_spark_conf`.
-        remote: a Spark Connect URL such as `sc://host:15002`.
+    The arguments are those of `session_config`; the Dagster layer starts the same session
+    through dagster-pyspark instead.
 
     Returns:
         The (possibly already running) session.
     """
     from pyspark.sql import SparkSession
 
-    if remote is not None:
-        runtime = {"spark.sql.session.timeZone": "UTC", **(extra_conf or {})}
-        session = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
-        for key, value in runtime.items():
-            session.conf.set(key, value)
-        return session
-    builder = SparkSession.builder.master(master).appName(app_name)
-    python = None
-    if master.startswith("local"):
-        python = os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for key, value in delta_spark_conf(pyspark_python=python, extra_conf=extra_conf).items():
+    config = session_config(master=master, remote=remote, app_name=app_name,
+                            extra_conf=extra_conf)
+    prepare_local_workers(config)
+    builder = SparkSession.builder
+    for key, value in config.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

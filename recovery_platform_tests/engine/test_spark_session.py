@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
 from importlib import metadata
+from pathlib import Path
 
 import pyspark
 import pytest
@@ -26,18 +28,30 @@ def test_coordinates_follow_the_installed_pyspark_and_delta_spark(
     group, artifact, version = delta_maven_coordinates().split(":")
     assert group == "io.delta"
     assert artifact == f"delta-spark_{spark_minor}_2.13"
-    installed = metadata.version("delta-spark")
-    assert version == spark_session._UNPUBLISHED_JARS.get(installed, installed)
+    assert version == metadata.version("delta-spark")
 
 
-def test_a_python_release_without_its_jar_maps_to_the_published_one(
+def test_the_jar_version_follows_the_installed_python_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(DELTA_JAR_VERSION_ENV, raising=False)
-    monkeypatch.setattr(spark_session.metadata, "version", lambda _: "4.4.1")
-    assert delta_jar_version() == "4.4.0"
     monkeypatch.setattr(spark_session.metadata, "version", lambda _: "4.5.0")
     assert delta_jar_version() == "4.5.0"
+
+
+def test_the_session_asks_for_the_jar_of_the_pinned_releases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pyproject pins pyspark and delta-spark exactly; the jar follows both pins."""
+    monkeypatch.delenv(DELTA_JAR_VERSION_ENV, raising=False)
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    pins = dict(d.split("==") for d in project["project"]["dependencies"])
+    assert metadata.version("delta-spark") == pins["delta-spark"]
+    assert pyspark.__version__ == pins["pyspark"]
+    spark_minor = ".".join(pins["pyspark"].split(".")[:2])
+    assert delta_maven_coordinates() == (
+        f"io.delta:delta-spark_{spark_minor}_2.13:{pins['delta-spark']}"
+    )
 
 
 def test_the_jar_version_can_be_pinned_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
