@@ -217,13 +217,20 @@ def equality_predicate(equals: Mapping[str, Scalar]) -> str:
 
 
 def commit_properties(commit_metadata: Mapping[str, str] | None) -> CommitProperties | None:
-    """delta-rs commit properties carrying our string metadata into the commit info."""
+    """delta-rs commit properties carrying our string metadata into the commit info.
+
+    Each key goes in as its own commit-info field and, again, as one JSON object in Delta's
+    standard `userMetadata` field: Spark's `history()` shows only the latter, so a rollback's
+    operation id stays visible whichever engine reads the log.
+    """
     if not commit_metadata:
         return None
     bad = [key for key in commit_metadata if key in _COMMIT_INFO_KEYS]
     if bad:
         raise ValueError(f"commit metadata keys {bad} are reserved by Delta's commit info")
-    return CommitProperties(custom_metadata={str(k): str(v) for k, v in commit_metadata.items()})
+    metadata = {str(k): str(v) for k, v in commit_metadata.items()}
+    packed = json.dumps(metadata, sort_keys=True)
+    return CommitProperties(custom_metadata={**metadata, "userMetadata": packed})
 
 
 def user_metadata(entry: Mapping[str, Any]) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from recovery_platform.domain.rollback_record import OPERATION_ID_KEY, operation_id, ours
 from recovery_platform.engine import StorageEngine, UnsupportedTableFeatureError
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.engine.spark import SparkEngine
@@ -21,6 +22,7 @@ from recovery_platform_tests.spark_support import shared_spark_session
 pytestmark = pytest.mark.spark
 
 WHY = {"recovery_platform.rollback_id": "rb-interop"}
+PLAN_RESTORE = {OPERATION_ID_KEY: operation_id("plan-interop", "account"), **WHY}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,7 @@ def assert_same_view(a: StorageEngine, b: StorageEngine, uri: str) -> None:
         counts_a, counts_b = a.row_counts(uri, SHAPE, version), b.row_counts(uri, SHAPE, version)
         assert replace(counts_a, method="scan") == replace(counts_b, method="scan"), version
     assert [c.operation for c in a.history(uri)] == [c.operation for c in b.history(uri)]
+    assert [c.user_metadata for c in a.history(uri)] == [c.user_metadata for c in b.history(uri)]
 
 
 def test_fingerprints_agree_on_every_version(
@@ -89,6 +92,23 @@ def test_written_and_restored_by_deltars_then_read_and_restored_by_spark(
     assert deltars_engine.row_counts(uri, SHAPE).deleted == 15
     assert deltars_engine.history(uri, limit=1)[0].user_metadata == WHY
     assert_same_view(spark_engine, deltars_engine, uri)
+
+
+@pytest.mark.parametrize("restorer", ["deltars", "spark"])
+def test_a_plans_restore_commit_is_recognised_by_either_engine(
+    spark_engine: SparkEngine, deltars_engine: DeltaRsEngine, tmp_path: Path, restorer: str
+) -> None:
+    """A rollback re-run finds its own RESTORE by operation id, whichever engine restored."""
+    engines: dict[str, StorageEngine] = {"deltars": deltars_engine, "spark": spark_engine}
+    uri = str(tmp_path / "account")
+    good = bad_sync(deltars_engine, uri)
+    restore = engines[restorer].restore(uri, good, commit_metadata=PLAN_RESTORE)
+    for reader in engines.values():
+        latest = reader.history(uri, limit=1)[0]
+        assert latest.version == restore.version_after
+        assert latest.user_metadata == PLAN_RESTORE
+        assert ours(latest, "plan-interop", "account")
+        assert not ours(latest, "plan-other", "account")
 
 
 def test_written_and_restored_by_spark_then_read_and_restored_by_deltars(
@@ -138,3 +158,17 @@ def test_deletion_vectors_restored_by_spark_and_refused_by_deltars(
     assert spark_engine.fingerprint(uri) == good_fingerprint
     assert spark_engine.row_counts(uri, SHAPE).total == 30
     assert spark_engine.history(uri, limit=1)[0].user_metadata == WHY
+
+
+def test_the_fingerprint_does_not_depend_on_how_spark_partitions_the_rows(
+    spark_engine: SparkEngine, deltars_engine: DeltaRsEngine, tmp_path: Path
+) -> None:
+    """Partial fingerprints of any partitioning (empty partitions too) combine to one value."""
+    uri = str(tmp_path / "account")
+    for start in range(0, 60, 15):
+        deltars_engine.append(uri, rows(ids(start, start + 15), deleted=ids(start, start + 2)))
+    expected = deltars_engine.fingerprint(uri)
+    frame = shared_spark_session().read.format("delta").load(uri)
+    partitioned = [frame.coalesce(1), frame, frame.repartition(7), frame.repartition(3, "name")]
+    assert spark_engine._fingerprints(partitioned) == [expected] * len(partitioned)
+    assert spark_engine.fingerprint(uri) == expected
