@@ -9,7 +9,12 @@ import dagster as dg
 
 from recovery_platform.defs.bronze_assets import BATCH_KEY, build_bronze_assets, source_specs
 from recovery_platform.defs.operations import manual_checkpoint_job, purge_metadata_job
-from recovery_platform.defs.resources import LakehouseResource, SourceResource
+from recovery_platform.defs.resources import (
+    LakehouseResource,
+    SourceResource,
+    run_executor,
+    spark_resource_from_env,
+)
 from recovery_platform.defs.rollback_job import rollback_job
 from recovery_platform.defs.schedules import daily_sync_schedule
 from recovery_platform.domain.table_config import load_platform_config
@@ -29,10 +34,12 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
         jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job, rollback_job],
         schedules=[daily_sync_schedule],
         resources={
-            "lakehouse": LakehouseResource(config_path=config_path),
+            "lakehouse": LakehouseResource(
+                config_path=config_path, spark=spark_resource_from_env()
+            ),
             "source": SourceResource(),
         },
-        executor=dg.in_process_executor,
+        executor=run_executor(),
     )
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from recovery_platform.engine.spark_session import DEFAULT_IVY_DIR, delta_spark_conf
+from dagster_pyspark import LazyPySparkResource
+
+from recovery_platform.engine.spark_session import (
+    DEFAULT_IVY_DIR,
+    prepare_local_workers,
+    session_config,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -46,18 +51,32 @@ def ivy_dir() -> Path:
     return Path(os.environ.get(IVY_DIR_ENV, str(DEFAULT_IVY_DIR)))
 
 
+def spark_test_config() -> dict[str, str]:
+    """The tests' session settings, in the form dagster-pyspark's resources take."""
+    return session_config(
+        master="local[2]",
+        app_name="recovery_platform_tests",
+        ivy_dir=ivy_dir(),
+        extra_conf=TEST_CONF,
+    )
+
+
+def spark_resource() -> LazyPySparkResource:
+    """dagster-pyspark's session resource with the tests' settings (the shared session)."""
+    return LazyPySparkResource(spark_config=spark_test_config())
+
+
 @functools.cache
 def shared_spark_session() -> SparkSession:
-    """The test run's Spark session with Delta Lake (`local[2]`), created once."""
-    from pyspark.sql import SparkSession
+    """The test run's Spark session with Delta Lake (`local[2]`), created once.
 
+    Started through the same resource and settings a Dagster run uses, so a run inside a test
+    (`spark_resource()`) gets this very session back instead of a second one.
+    """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.master("local[2]").appName("recovery_platform_tests")
-    conf = delta_spark_conf(ivy_dir=ivy_dir(), pyspark_python=sys.executable, extra_conf=TEST_CONF)
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    resource = spark_resource()
+    prepare_local_workers(resource.spark_config)
+    session: SparkSession = resource.spark_session
     session.sparkContext.setLogLevel("ERROR")
     atexit.register(session.stop)
     return session

@@ -111,6 +111,9 @@ class SparkEngine(StorageEngine):
     Args:
         spark: a session with the Delta extension and catalog configured
             (`spark_session.delta_spark_conf`).
+        storage_conf: Hadoop settings for the lakehouse storage
+            (`spark_storage.storage_session_conf`), set on the session: every read and write
+            of the session, Delta's log included, sees them.
     """
 
     capabilities = EngineCapabilities(
@@ -122,8 +125,12 @@ class SparkEngine(StorageEngine):
         requires_in_process_executor=True,
     )
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(
+        self, spark: SparkSession, *, storage_conf: Mapping[str, str] | None = None
+    ) -> None:
         self._spark = spark
+        for key, value in (storage_conf or {}).items():
+            spark.conf.set(key, value)
 
     @contextmanager
     def _commit(self, commit_metadata: Mapping[str, str] | None = None) -> Iterator[None]:

@@ -54,9 +54,13 @@ def file_sizes(spark: SparkSession, uris: Sequence[str]) -> dict[str, int | None
 
 
 def _hadoop_sizes(spark: SparkSession, uris: Sequence[str]) -> dict[str, int | None]:
-    """Sizes through the session's Hadoop file systems (classic sessions)."""
+    """Sizes through the session's Hadoop file systems (classic sessions).
+
+    The session's Hadoop configuration includes settings made on the session (storage
+    credentials, `SparkEngine(storage_conf=...)`), which the context-wide one lacks.
+    """
     jvm: Any = spark._jvm
-    conf = spark._jsc.hadoopConfiguration()
+    conf = spark._jsparkSession.sessionState().newHadoopConf()
     sizes: dict[str, int | None] = {}
     for uri in uris:
         path = jvm.org.apache.hadoop.fs.Path(uri)
