@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from recovery_platform.domain.retention import covers
+from recovery_platform.domain.retention import (
+    FILE_RETENTION,
+    LOG_RETENTION,
+    covers,
+    required_changes,
+)
 from recovery_platform.engine import VersionNotAvailableError
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.engine.spark import SparkEngine
@@ -55,3 +60,25 @@ def test_spark_refuses_versions_older_than_the_deleted_file_retention(tmp_path: 
     assert covers(spark_engine.get_properties(uri), days=7)
     assert spark_engine.is_restorable(uri, 1, table_id).restorable
     assert spark_engine.read(uri, version=1).num_rows == 5
+
+
+@pytest.mark.parametrize("writer", ["deltars", "spark"])
+def test_the_retention_rule_decides_the_same_on_both_engines(tmp_path: Path, writer: str) -> None:
+    engines = {"deltars": DeltaRsEngine(), "spark": SparkEngine(shared_spark_session())}
+    uri = str(tmp_path / "account")
+    engines[writer].create_table(
+        uri,
+        SCHEMA,
+        properties={LOG_RETENTION: "interval 14 days", FILE_RETENTION: "interval 2 weeks"},
+    )
+    engines[writer].append(uri, rows(ids(0, 5)))
+    for days, accepted in ((7, True), (14, True), (15, False), (30, False)):
+        decisions = {name: covers(e.get_properties(uri), days) for name, e in engines.items()}
+        assert decisions == {"deltars": accepted, "spark": accepted}, days
+
+    other = engines["spark" if writer == "deltars" else "deltars"]
+    other.set_properties(uri, required_changes(other.get_properties(uri), 30))
+    for engine in engines.values():
+        assert covers(engine.get_properties(uri), 30)
+        assert not covers(engine.get_properties(uri), 31)
+        assert engine.read(uri, version=1).num_rows == 5
