@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from recovery_platform.engine import StorageEngine
 
-ENGINE_NAMES: list[str] = ["deltars"]
+ENGINE_NAMES: list[str] = ["deltars", "spark"]
 
 
 def make_engine(name: str) -> StorageEngine:

@@ -67,7 +67,11 @@ def independent_diff(
 ) -> dict[str, Any]:
     """The key diff computed by hand from two full reads, for comparison with the engine's."""
     before = engine.read(uri, version=from_version)
-    after = engine.read(uri, version=to_version)
+    return diff_of_reads(before, engine.read(uri, version=to_version))
+
+
+def diff_of_reads(before: pa.Table, after: pa.Table) -> dict[str, Any]:
+    """The key diff computed by hand from two versions' full contents."""
     columns = sorted(set(before.column_names) | set(after.column_names))
 
     def by_key(table: pa.Table) -> dict[str, tuple[Any, ...]]:
