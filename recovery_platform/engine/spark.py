@@ -123,7 +123,10 @@ class SparkEngine(StorageEngine):
         restore_commit_metadata=False,
         concurrent_restores=False,
         requires_in_process_executor=True,
+        parallel_tables=False,
     )
+    """Spark parallelises inside each job; the commit metadata travels through one session-wide
+    setting, so calls on several tables at once would only queue on the commit lock."""
 
     def __init__(
         self, spark: SparkSession, *, storage_conf: Mapping[str, str] | None = None

@@ -91,3 +91,4 @@ def test_capabilities_declare_the_spark_differences() -> None:
     assert not capabilities.restore_commit_metadata
     assert not capabilities.concurrent_restores
     assert capabilities.requires_in_process_executor
+    assert not capabilities.parallel_tables
