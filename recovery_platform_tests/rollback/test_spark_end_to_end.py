@@ -3,8 +3,9 @@
 Environment variables select the engine and the Spark session (as on a real deployment); the
 definitions are assembled from them, and every run uses the definitions' own resources:
 dagster-pyspark's session resource feeding the Spark engine. Two tables (account, and contact
-referencing it) keep it small: days synced, Daily and DailyBatch checkpoints, a bad sync held by
-the guard and then released by an override, a rollback planned, applied and proven.
+referencing it) keep it small: days synced, Daily and DailyBatch checkpoints, a bad sync released
+past the guard by an override, a rollback planned, applied and proven. (The guard holding a sync
+is engine-neutral domain logic, covered on delta-rs by the daily-sync job tests.)
 """
 
 from __future__ import annotations
@@ -98,14 +99,6 @@ def test_demo_scenario_on_spark_selected_by_configuration(spark_deployment: Lab)
 
     write_bad_sync_extract(lab.landing, "account", BAD_DAY, drop_fraction=0.5)
     write_bad_sync_extract(lab.landing, "contact", BAD_DAY, drop_fraction=0.0)
-    versions = {t: lab.engine.state(lab.uri(t)).version for t in TABLES}
-    held = defs.resolve_job_def("daily_sync_job").execute_in_process(
-        run_config={"ops": {"daily_sync": {"config": {"sync_date": BAD_DAY.isoformat()}}}},
-        raise_on_error=False,
-    )
-    assert not held.success
-    assert lab.engine.state(lab.uri("account")).version == versions["account"]
-    assert lab.audit(PipelineRunId=held.run_id, TableName="account", OperationType="SyncHeld")
     override = {"table": "account", "reason": "e2e bad sync", "approved_by": "bob"}
     run(
         defs,
