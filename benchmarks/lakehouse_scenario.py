@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,6 +39,20 @@ SCENARIOS = {
     "compare": Scenario("compare", tables=8, rows_per_table=20_000, days=2, bad_tables=2),
 }
 """`compare` is what both engines run for baseline (c): small enough for Spark on 2 cores."""
+
+
+def metadata_commits(lake: Path) -> int:
+    """Commits in all metadata tables so far: shows that writes are batched per operation."""
+    return sum(1 for _ in (lake / "metadata").glob("*/_delta_log/*.json"))
+
+
+@contextmanager
+def measured(name: str, lake: Path, rows: int = 0) -> Iterator[PhaseResult]:
+    """`measure`, noting how many metadata commits the phase made."""
+    before = metadata_commits(lake)
+    with measure(name, rows=rows) as phase:
+        yield phase
+    phase.notes["metadata_commits"] = metadata_commits(lake) - before
 
 
 def table_names(count: int) -> list[tuple[str, str, int]]:
@@ -100,7 +116,6 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
     from recovery_platform.definitions import build_definitions
     from recovery_platform.defs.operations import manual_checkpoint_job
     from recovery_platform.defs.resources import LakehouseResource, SourceResource
-    from recovery_platform.defs.rollback_job import rollback_job
     from recovery_platform.domain.table_config import DEFAULT_CONFIG_PATH
 
     work.mkdir(parents=True, exist_ok=True)
@@ -128,16 +143,18 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
             raise RuntimeError(f"{job.name} failed: {detail}")
         return result
 
-    with measure("first sync (all tables, day 0)", rows=total_rows) as phase:
+    lake = work / "lake"
+    with measured("first sync (all tables, day 0)", lake, rows=total_rows) as phase:
         run(sync_job, sync_config(START))
     phases.append(phase)
     for offset in range(1, scenario.days):
-        with measure(f"daily sync with {scenario.churn:.0%} churn (day {offset})",
-                     rows=total_rows) as phase:
+        with measured(f"daily sync with {scenario.churn:.0%} churn (day {offset})", lake,
+                      rows=total_rows) as phase:
             run(sync_job, sync_config(START + timedelta(days=offset)))
         phases.append(phase)
     phases.append(_checkpoint_phase(lakehouse, names, total_rows))
-    with measure("manual_checkpoint_job (validate + pin all tables)", rows=total_rows) as phase:
+    with measured("manual_checkpoint_job (validate + pin all tables)", lake,
+                  rows=total_rows) as phase:
         run(manual_checkpoint_job, {"ops": {"manual_checkpoint": {"config": {
             "checkpoint_name": "bench_manual", "requested_by": "benchmark"}}}})
     phases.append(phase)
@@ -147,15 +164,15 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
         write_bad_sync_extract(landing, name, bad_day, drop_fraction=scenario.bad_fraction)
     overrides = [{"table": n, "reason": "benchmark bad sync", "approved_by": "benchmark"}
                  for n in bad]
-    with measure(f"bad sync ({scenario.bad_fraction:.0%} of {len(bad)} tables deleted)",
-                 rows=total_rows) as phase:
+    with measured(f"bad sync ({scenario.bad_fraction:.0%} of {len(bad)} tables deleted)", lake,
+                  rows=total_rows) as phase:
         # lands (guard overridden), then fails validation: dropped parents orphan new children
         result = run(sync_job, sync_config(bad_day, overrides), must_succeed=False)
-    phase.notes = {"run_succeeded": result.success}
+    phase.notes["run_succeeded"] = result.success
     phases.append(phase)
     # baseline (d) plans the same state first (a plan only records rows), so the two plans match
     direct = _direct_phases(lakehouse, total_rows)
-    phases.extend(_rollback_phases(run, rollback_job, lakehouse, total_rows))
+    phases.extend(_rollback_phases(lakehouse, total_rows))
     phases.extend(direct)
     return phases
 
@@ -170,8 +187,8 @@ def _checkpoint_phase(lakehouse: Any, names: list[str], total_rows: int) -> Phas
     house = lakehouse.lakehouse()
     store = MetadataStore(house)
     audit = AuditTrail(store, "benchmark-checkpoint")
-    with measure(f"checkpoint creation ({len(names)} tables: counts, fingerprints, rows)",
-                 rows=total_rows) as phase:
+    with measured(f"checkpoint creation ({len(names)} tables: counts, fingerprints, rows)",
+                  Path(house.root), rows=total_rows) as phase:
         pins = pin_tables(house, names)
         record_checkpoint(house, store, audit, checkpoint_type=CheckpointType.Manual,
                           name="bench_pins", pins=pins, validated=True)
@@ -189,21 +206,30 @@ def _latest_validated_batch(lakehouse: Any, before_last: bool) -> str:
     return str(rows[-2 if before_last else -1]["CheckpointId"])
 
 
-def _rollback_phases(run: Any, rollback_job: Any, lakehouse: Any,
-                     total_rows: int) -> list[PhaseResult]:
+def _rollback_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
+    """Plan, then apply, each as its own `rollback_job` run in its own process."""
+    from benchmarks.rollback_process import run_rollback_job
+
     target = _latest_validated_batch(lakehouse, before_last=True)
     base = {"checkpoint_id": target, "requested_by": "alice", "reason": "benchmark"}
-    with measure("rollback plan via rollback_job (validation + impact + dependencies)",
-                 rows=total_rows) as plan_phase:
-        result = run(rollback_job, {"ops": {"rollback": {"config": base}}})
-    plan_id = result.output_for_node("rollback")
-    with measure("rollback apply via rollback_job (restore + proof + checkpoints)",
-                 rows=total_rows) as apply_phase:
-        run(rollback_job, {"ops": {"rollback": {"config": {
-            **base, "dry_run": False, "approved_plan_id": plan_id, "approved_by": "bob"}}}})
+    lake = Path(lakehouse.root)
+    before = metadata_commits(lake)
+    plan_phase, plan_id = run_rollback_job(
+        lakehouse, {"ops": {"rollback": {"config": base}}},
+        "rollback plan via rollback_job (validation + impact + dependencies)", total_rows)
+    plan_phase.notes["metadata_commits"] = metadata_commits(lake) - before
+    before = metadata_commits(lake)
+    apply_phase, _ = run_rollback_job(
+        lakehouse, {"ops": {"rollback": {"config": {
+            **base, "dry_run": False, "approved_plan_id": plan_id, "approved_by": "bob"}}}},
+        "rollback apply via rollback_job (restore + proof + checkpoints)", total_rows)
+    apply_phase.notes["metadata_commits"] = metadata_commits(lake) - before
     total = PhaseResult("whole rollback through rollback_job (plan + apply)",
                         seconds=plan_phase.seconds + apply_phase.seconds, rows=total_rows,
-                        peak_rss_mb=max(plan_phase.peak_rss_mb, apply_phase.peak_rss_mb))
+                        peak_rss_mb=max(plan_phase.peak_rss_mb, apply_phase.peak_rss_mb),
+                        notes={"metadata_commits": plan_phase.notes["metadata_commits"]
+                               + apply_phase.notes["metadata_commits"],
+                               "process": "each run in its own process, as deployed"})
     return [plan_phase, apply_phase, total]
 
 
@@ -219,8 +245,8 @@ def _direct_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
     target = _latest_validated_batch(lakehouse, before_last=True)
     request = validate_request(house.config, checkpoint_id=target, requested_by="alice")
     audit = AuditTrail(store, "benchmark-direct", Actor(requested_by="alice", dry_run=True))
-    with measure("baseline (d): same rollback plan, direct domain calls (no Dagster)",
-                 rows=total_rows) as phase:
+    with measured("baseline (d): same rollback plan, direct domain calls (no Dagster)",
+                  Path(house.root), rows=total_rows) as phase:
         run_rollback(house, store, lakehouse.leases(house), audit, request, log=lambda _: None)
         audit.flush()
     return [phase]

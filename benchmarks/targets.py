@@ -32,7 +32,7 @@ def assess(
                                                             default=None), 30))
         cp = _find(phases, "checkpoint creation")
         lines.append(_line("checkpoint creation for all tables", cp and cp.seconds, 5))
-        rss = max((p.peak_rss_mb for p in phases if "rollback" in p.name), default=None)
+        rss = max((p.peak_rss_mb for p in phases if "via rollback_job" in p.name), default=None)
         lines.append(_line("peak RSS of the rollback job", rss, 1024, "MB"))
     if scale.startswith("probe"):
         lines.extend(_probe_lines(scale, phases, results_dir))
