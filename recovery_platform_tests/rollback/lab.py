@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -176,6 +177,19 @@ class Lab:
 
     def audit(self, **equals: Any) -> list[dict[str, Any]]:
         return self.store.rows(MetadataTable.SyncAuditLog, equals=equals)
+
+    def assert_matches_checkpoint(self, checkpoint: Checkpoint, tables: Sequence[str]) -> None:
+        """Each table's counts and fingerprint, read now, equal what the checkpoint pinned."""
+        for table in tables:
+            pin = checkpoint.pin(table)
+            counts = self.engine.row_counts(self.uri(table), self.house.config.table(table).shape)
+            assert (counts.total, counts.active, counts.deleted, counts.purged) == (
+                pin.counts.total,
+                pin.counts.active,
+                pin.counts.deleted,
+                pin.counts.purged,
+            ), table
+            assert self.engine.fingerprint(self.uri(table)) == pin.fingerprint, table
 
     def restore_commits(self, table: str, plan_id: str) -> list[dict[str, Any]]:
         """RESTORE commits of `table` carrying this plan's operation id."""

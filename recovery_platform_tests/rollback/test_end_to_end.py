@@ -91,16 +91,7 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
 
     applied = lab.apply(good, plan_id)
     assert applied.success, applied.error
-    for table in TABLES:
-        pin = good.pin(table)
-        counts = lab.engine.row_counts(lab.uri(table), lab.house.config.table(table).shape)
-        assert (counts.total, counts.active, counts.deleted, counts.purged) == (
-            pin.counts.total,
-            pin.counts.active,
-            pin.counts.deleted,
-            pin.counts.purged,
-        )
-        assert lab.engine.fingerprint(lab.uri(table)) == pin.fingerprint
+    lab.assert_matches_checkpoint(good, TABLES)
     assert [c["version"] for c in lab.restore_commits("account", plan_id)] == [
         versions_before_plan["account"] + 2
     ]

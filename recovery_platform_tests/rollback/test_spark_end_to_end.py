@@ -135,16 +135,7 @@ def test_demo_scenario_on_spark_selected_by_configuration(spark_deployment: Lab)
         approved_plan_id=plan_id,
         dry_run=False,
     )
-    for table in TABLES:
-        pin = good.pin(table)
-        counts = lab.engine.row_counts(lab.uri(table), lab.house.config.table(table).shape)
-        assert (counts.total, counts.active, counts.deleted, counts.purged) == (
-            pin.counts.total,
-            pin.counts.active,
-            pin.counts.deleted,
-            pin.counts.purged,
-        )
-        assert lab.engine.fingerprint(lab.uri(table)) == pin.fingerprint
+    lab.assert_matches_checkpoint(good, TABLES)
     restores = [c for c in lab.engine.history(lab.uri("account")) if ours(c, plan_id, "account")]
     assert len(restores) == 1
     assert lab.plan_row(plan_id)["Status"] == "Applied"
