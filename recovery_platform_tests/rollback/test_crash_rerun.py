@@ -52,7 +52,10 @@ def test_sigkill_after_a_restore_commit_then_rerun_restores_each_table_once(
     )
     assert child.returncode == -9, child.stderr[-3000:]
     killed_run = lab.plan_row(plan_id)["AppliedRunIds"]
-    assert [len(_restores(lab, t)) for t in TABLES] == [1, 0, 0, 0]
+    # tables restore in parallel: the kill after the first restore commit may find another
+    # table's restore committed too, but never a table restored twice, and never nothing
+    killed = [len(_restores(lab, t)) for t in TABLES]
+    assert max(killed) == 1 and 1 <= sum(killed) <= 2, killed
     assert lab.intents(plan_id)["account"]["IntentStatus"] == "pending"
 
     # the killed run's lease files remain, but its process is gone: the re-run reclaims them
