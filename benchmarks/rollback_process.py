@@ -37,15 +37,20 @@ def run_rollback_job(
 def main() -> int:
     """Child side: run the job under `measure` and print the phase as one JSON line."""
     payload = json.loads(sys.stdin.read())
+    import dagster as dg
+
     from recovery_platform.defs.resources import LakehouseResource
     from recovery_platform.defs.rollback_job import rollback_job
 
     lakehouse = LakehouseResource(root=payload["root"], config_path=payload["config_path"],
                                   engine=payload["engine"])
+    # a deployment's run worker finds its instance (run and event storage) already in place;
+    # creating the ephemeral one here is setup, not part of the run
+    instance = dg.DagsterInstance.ephemeral()
     with measure(payload["name"], rows=payload["rows"]) as phase:
         result = rollback_job.execute_in_process(run_config=payload["run_config"],
                                                  resources={"lakehouse": lakehouse},
-                                                 raise_on_error=False)
+                                                 instance=instance, raise_on_error=False)
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         print(failure.event_specific_data if failure else "run failed", file=sys.stderr)

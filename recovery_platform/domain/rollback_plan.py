@@ -7,11 +7,12 @@ current version so that applying it later can prove nothing changed in between.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from recovery_platform.domain.audit import AuditTrail, utc_now
-from recovery_platform.domain.checkpoints import Checkpoint
+from recovery_platform.domain.checkpoints import Checkpoint, PinKey, PinnedTable, recorded_pins
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
@@ -156,15 +157,25 @@ def validate_checkpoint(
 
 
 def measure_impact(
-    lakehouse: Lakehouse, checkpoint: Checkpoint, table: str, thresholds: RiskThresholds
+    lakehouse: Lakehouse,
+    checkpoint: Checkpoint,
+    table: str,
+    thresholds: RiskThresholds,
+    known: Mapping[PinKey, PinnedTable] | None = None,
 ) -> TableImpact:
-    """Counts, key-level changes and storage effect of restoring one table."""
+    """Counts, key-level changes and storage effect of restoring one table.
+
+    The current version's counts come from a pin some checkpoint recorded for it (a daily sync
+    pins every version it writes) when there is one; otherwise they are counted.
+    """
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(table)
     shape = lakehouse.config.table(table).shape
     pin = checkpoint.pin(table)
-    current = engine.state(uri).version
-    counts = engine.row_counts(uri, shape, current)
+    state = engine.state(uri)
+    current = state.version
+    recorded = (known or {}).get((table, current, state.table_id))
+    counts = recorded.counts if recorded is not None else engine.row_counts(uri, shape, current)
     diff = engine.key_diff(uri, shape, current, pin.version)
     storage = engine.storage_delta(uri, current, pin.version)
     changed = diff.added + diff.removed + diff.changed
@@ -237,9 +248,10 @@ def make_plan(
         return plan
     with audit.step(OperationType.RollbackImpactAnalysis) as step:
         step.checkpoint_id = checkpoint.checkpoint_id
+        known = recorded_pins(store, scope)
         impacts = tuple(map_tables(
             lakehouse.engine, scope,
-            lambda table: measure_impact(lakehouse, checkpoint, table, thresholds),
+            lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known),
         ))
         warnings = dependency_warnings(lakehouse, impacts)
         plan = replace(base, tables=impacts, warnings=warnings)

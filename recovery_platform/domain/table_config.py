@@ -76,7 +76,8 @@ class TableSpec:
     @property
     def shape(self) -> TableShape:
         """Key and tracking columns, as the engine needs them."""
-        return TableShape(key=self.primary_key, deleted=DELETED_COLUMN, purged=PURGED_COLUMN)
+        return TableShape(key=self.primary_key, deleted=DELETED_COLUMN, purged=PURGED_COLUMN,
+                          synced=LAST_SYNCED_COLUMN)
 
     @property
     def data_columns(self) -> tuple[str, ...]:

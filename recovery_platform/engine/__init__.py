@@ -11,6 +11,7 @@ from recovery_platform.engine.errors import (
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     COMMIT_METADATA_PREFIX,
+    WHOLE_ROWS,
     CommitInfo,
     EngineCapabilities,
     KeyDiff,
@@ -28,6 +29,7 @@ from recovery_platform.engine.values import (
 
 __all__ = [
     "COMMIT_METADATA_PREFIX",
+    "WHOLE_ROWS",
     "CommitInfo",
     "ConcurrentCommitError",
     "EngineCapabilities",

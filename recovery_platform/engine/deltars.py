@@ -14,7 +14,7 @@ from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
-from recovery_platform.engine.deltars_counts import counts_of_batches, row_counts
+from recovery_platform.engine.deltars_counts import counts_from_stats, counts_of_batches
 from recovery_platform.engine.deltars_diff import (
     cdf_usable,
     key_diff_by_cdf,
@@ -51,7 +51,7 @@ from recovery_platform.engine.values import (
     TableState,
     VacuumResult,
 )
-from recovery_platform.engine.version_memo import VersionMemo
+from recovery_platform.engine.version_memo import LoadedVersions, VersionMemo
 
 __all__ = ["DeltaRsEngine"]
 
@@ -84,9 +84,24 @@ class DeltaRsEngine(StorageEngine):
     def __init__(self, storage_options: Mapping[str, str] | None = None) -> None:
         self._options: dict[str, str] | None = dict(storage_options) if storage_options else None
         self._memo = VersionMemo()
+        self._loaded: LoadedVersions[DeltaTable] = LoadedVersions()
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
-        return open_table(uri, self._options, version)
+        """The latest version, loaded now; or a version, loaded once and then reused.
+
+        Callers never move a table object to another version or write through one that has
+        a version, so a loaded version stays what it was.
+        """
+        if version is None:
+            latest = open_table(uri, self._options)
+            self._loaded.saw_latest(uri, str(latest.metadata().id))
+            return latest
+
+        def load() -> tuple[str, DeltaTable]:
+            dt = open_table(uri, self._options, version)
+            return str(dt.metadata().id), dt
+
+        return self._loaded.get_or_load(uri, version, load)
 
     def _version_after_write(self, uri: str) -> int:
         return self._open(uri).version()
@@ -271,32 +286,46 @@ class DeltaRsEngine(StorageEngine):
         return history(self._open(uri), limit)
 
     def row_counts(self, uri: str, shape: TableShape, version: int | None = None) -> RowCounts:
-        """Counts by tracking state; from log statistics only where they are exact."""
-        dt = self._open(uri, version)
-        return self._memo.get_or_compute(
-            uri, str(dt.metadata().id), dt.version(), ("counts", shape),
-            lambda: row_counts(dt, shape),
-        )
+        """Counts by tracking state; from log statistics only where they are exact.
 
-    def fingerprint(self, uri: str, version: int | None = None) -> int:
-        """The content fingerprint of a version, streamed batch by batch."""
+        Without exact statistics the counts need a scan of the key and tracking columns: the
+        columns the fingerprint covers, so that scan also fingerprints the version (a pin or a
+        proof usually asks for it next) and both answers are remembered.
+        """
         dt = self._open(uri, version)
-        return self._memo.get_or_compute(
-            uri, str(dt.metadata().id), dt.version(), "fingerprint",
-            lambda: fingerprint_batches(iter_batches(dt)),
-        )
+        table_id, at = str(dt.metadata().id), dt.version()
+        remembered = self._memo.recall(uri, table_id, at, ("counts", shape))
+        if isinstance(remembered, RowCounts):
+            return remembered
+        from_stats = counts_from_stats(dt, shape)
+        if from_stats is not None:
+            return self._memo.get_or_compute(uri, table_id, at, ("counts", shape),
+                                             lambda: from_stats)
+        return self._scan(dt, uri, shape)[0]
+
+    def fingerprint(self, uri: str, shape: TableShape, version: int | None = None) -> int:
+        """The record-state fingerprint of a version, streamed batch by batch."""
+        return self.counts_and_fingerprint(uri, shape, version)[1]
 
     def counts_and_fingerprint(
         self, uri: str, shape: TableShape, version: int | None = None
     ) -> tuple[RowCounts, int]:
-        """Counts and fingerprint from one streamed read of the version (both remembered)."""
+        """Counts and fingerprint from one streamed read of the covered columns (remembered).
+
+        The fingerprint's columns include the key and tracking columns the counts need, so one
+        read answers both; a version already answered is not read again.
+        """
         dt = self._open(uri, version)
         table_id, at = str(dt.metadata().id), dt.version()
-        counts_key = ("counts", shape)
-        if self._memo.known(uri, table_id, at, counts_key) or self._memo.known(
-            uri, table_id, at, "fingerprint"
-        ):
-            return self.row_counts(uri, shape, at), self.fingerprint(uri, at)
+        remembered = self._memo.recall(uri, table_id, at, ("fingerprint", shape))
+        if isinstance(remembered, int):
+            return self.row_counts(uri, shape, at), remembered
+        return self._scan(dt, uri, shape)
+
+    def _scan(self, dt: DeltaTable, uri: str, shape: TableShape) -> tuple[RowCounts, int]:
+        """Count and fingerprint a loaded version in one read, and remember both."""
+        table_id, at = str(dt.metadata().id), dt.version()
+        names = arrow_schema(dt).names
         fingerprint = EMPTY_FINGERPRINT
 
         def hashed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -305,10 +334,10 @@ class DeltaRsEngine(StorageEngine):
                 fingerprint = combine(fingerprint, fingerprint_batches([batch]))
                 yield batch
 
-        names = set(arrow_schema(dt).names)
-        counts = counts_of_batches(hashed(iter_batches(dt)), shape, names)
-        self._memo.get_or_compute(uri, table_id, at, counts_key, lambda: counts)
-        self._memo.get_or_compute(uri, table_id, at, "fingerprint", lambda: fingerprint)
+        covered = shape.record_state_columns(names)
+        scanned = counts_of_batches(hashed(iter_batches(dt, covered)), shape, set(names))
+        counts = self._memo.get_or_compute(uri, table_id, at, ("counts", shape), lambda: scanned)
+        self._memo.get_or_compute(uri, table_id, at, ("fingerprint", shape), lambda: fingerprint)
         return counts, fingerprint
 
     def key_diff(

@@ -21,7 +21,7 @@ from recovery_platform.engine.values import RowCounts, TableShape
 
 def row_counts(dt: DeltaTable, shape: TableShape) -> RowCounts:
     """Counts of the loaded version: from log statistics if they are exact, else by a scan."""
-    from_stats = _counts_from_stats(dt, shape)
+    from_stats = counts_from_stats(dt, shape)
     return from_stats if from_stats is not None else _counts_by_scan(dt, shape)
 
 
@@ -100,7 +100,7 @@ def _file_flags(
     return stats.flags(column, records)
 
 
-def _counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
+def counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
     """Counts from per-file statistics, or None when they cannot be exact."""
     stats = _Stats(dt)
     if stats.files == 0:

@@ -22,7 +22,6 @@ from recovery_platform.engine.deltars_table import (
     ENGINE_NAME,
     commit_properties,
     iter_batches,
-    load_version,
     open_table,
     unsupported_feature,
 )
@@ -101,9 +100,8 @@ def is_restorable(
         return Restorability(
             False, f"the table at {uri} was recreated: its id is no longer {table_id}"
         )
-    dt = open_table(uri, storage_options)
     try:
-        load_version(dt, uri, version)
+        dt = open_table(uri, storage_options, version)
     except VersionNotAvailableError:
         return Restorability(
             False, f"version {version} no longer exists in the log (log cleanup removed it)"

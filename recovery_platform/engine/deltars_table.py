@@ -76,13 +76,19 @@ def open_table(
     """
     options = dict(storage_options) if storage_options else None
     try:
-        dt = DeltaTable(uri, storage_options=options)
+        # a version is loaded directly: replaying the log only up to it is cheaper than
+        # loading the latest version first
+        dt = DeltaTable(uri, version=version, storage_options=options)
     except DeltaTableNotFoundError as exc:
         raise TableNotFoundError(f"no Delta table at {uri}") from exc
+    except (DeltaError, OSError, ValueError) as exc:
+        if version is None:
+            raise
+        raise VersionNotAvailableError(
+            f"version {version} of {uri} cannot be loaded: it does not exist or its log was "
+            f"cleaned up ({exc})"
+        ) from exc
     _refuse_unsupported(dt, uri)
-    if version is not None and version != dt.version():
-        load_version(dt, uri, version)
-        _refuse_unsupported(dt, uri)
     return dt
 
 
@@ -90,17 +96,6 @@ def _refuse_unsupported(dt: DeltaTable, uri: str) -> None:
     feature = unsupported_feature(dt)
     if feature is not None:
         raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
-
-
-def load_version(dt: DeltaTable, uri: str, version: int) -> None:
-    """Time-travel `dt` to `version`, in plain words when that version is gone."""
-    try:
-        dt.load_as_version(version)
-    except (DeltaError, OSError, ValueError) as exc:
-        raise VersionNotAvailableError(
-            f"version {version} of {uri} cannot be loaded: it does not exist or its log was "
-            f"cleaned up ({exc})"
-        ) from exc
 
 
 def uses_column_mapping(dt: DeltaTable) -> bool:

@@ -1,4 +1,4 @@
-"""The content fingerprint: one 64-bit number that changes when any row of a table changes.
+"""The record-state fingerprint: one 64-bit number that changes when any record's state changes.
 
 A restore is proven by comparing the fingerprint after the restore with the fingerprint of the
 target version, so the definition must not depend on the engine that computes it, on the order of
@@ -7,7 +7,16 @@ happens to produce (string vs large_string, int32 vs int64, timestamp units and 
 defined here once, over Arrow, with pure pyarrow and numpy so that the Spark engine can call the
 same functions from `mapInArrow`.
 
-Definition:
+What it covers: in a platform table, the key and the tracking columns
+(`TableShape.record_state_columns`): which records exist and, per record, whether it is deleted
+or purged and when a sync last wrote it. Every sync stamps `LastSynced` on each row it inserts,
+changes, deletes or purges, so any sync's change to any column of a row changes the fingerprint,
+at the cost of reading four columns instead of all of them. A rollback's proof adds the
+all-columns check by metadata: the restored version must reference exactly the checkpoint
+version's data files (Delta data files are immutable). Tables without a key or tracking columns
+(written elsewhere) are fingerprinted over all their columns.
+
+Definition (over the covered columns):
 - every value is first brought to a canonical form (all integers to int64, floats to float64 bits
   with -0.0 as 0.0 and one NaN, dates to days, timestamps to UTC microseconds, strings to UTF-8
   bytes, decimals to their string form, nested values to their JSON text) and hashed together

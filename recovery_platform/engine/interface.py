@@ -127,8 +127,11 @@ class StorageEngine(ABC):
         """Counts by tracking state; from log statistics only where every file has them."""
 
     @abstractmethod
-    def fingerprint(self, uri: str, version: int | None = None) -> int:
-        """The content fingerprint defined in `fingerprint.py`, as an unsigned 64-bit int."""
+    def fingerprint(self, uri: str, shape: TableShape, version: int | None = None) -> int:
+        """The record-state fingerprint defined in `fingerprint.py`, as an unsigned 64-bit int.
+
+        `shape` says which columns are the key and tracking columns it covers.
+        """
 
     def counts_and_fingerprint(
         self, uri: str, shape: TableShape, version: int | None = None
@@ -138,7 +141,7 @@ class StorageEngine(ABC):
         The default asks for each; an engine that can compute both from one read overrides it.
         """
         at = self.state(uri, version).version
-        return self.row_counts(uri, shape, at), self.fingerprint(uri, at)
+        return self.row_counts(uri, shape, at), self.fingerprint(uri, shape, at)
 
     @abstractmethod
     def key_diff(

@@ -393,9 +393,11 @@ class SparkEngine(StorageEngine):
         counts = {name: int(row[name] or 0) for name in row.asDict()}
         return RowCounts(method="scan", **counts)
 
-    def fingerprint(self, uri: str, version: int | None = None) -> int:
-        """The content fingerprint: per-partition sums on executors, combined on the driver."""
-        return self._fingerprints([self._frame(uri, version)])[0]
+    def fingerprint(self, uri: str, shape: TableShape, version: int | None = None) -> int:
+        """The record-state fingerprint: per-partition sums on executors, summed on the driver."""
+        frame = self._frame(uri, version)
+        covered = shape.record_state_columns(frame.columns)
+        return self._fingerprints([frame.select(*covered) if covered else frame])[0]
 
     @staticmethod
     def _fingerprints(frames: Sequence[DataFrame]) -> list[int]:

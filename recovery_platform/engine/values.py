@@ -6,6 +6,7 @@ DataFrame. They are frozen so that a plan or a checkpoint that records them cann
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -42,6 +43,25 @@ class TableShape:
     key: str | None
     deleted: str | None = "IsDeleted"
     purged: str | None = "IsPurged"
+    synced: str | None = "LastSynced"
+
+    def record_state_columns(self, names: Sequence[str]) -> list[str] | None:
+        """The columns a fingerprint covers in a table with these column `names`.
+
+        A platform table's record state is its key and tracking columns: every sync stamps
+        `LastSynced` on the rows it writes, so any row a sync adds, changes, deletes or purges
+        changes them. A table without a key or any tracking column (one the platform did not
+        write) has no such state, so all its columns are covered (None).
+        """
+        present = set(names)
+        tracking = [c for c in (self.deleted, self.purged, self.synced) if c and c in present]
+        if self.key is None or self.key not in present or not tracking:
+            return None
+        return [self.key, *tracking]
+
+
+WHOLE_ROWS = TableShape(key=None, deleted=None, purged=None, synced=None)
+"""A shape without key or tracking columns: a fingerprint of it covers every column."""
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 DEFAULT_CAPACITY = 4096
 
@@ -43,6 +44,11 @@ class VersionMemo:
                 self._answers.popitem(last=False)
         return answer
 
+    def recall(self, uri: str, table_id: str, version: int, question: Hashable) -> object | None:
+        """The remembered answer, or None when there is none (answers are never None)."""
+        with self._lock:
+            return self._answers.get((uri, table_id, version, question))
+
     def known(self, uri: str, table_id: str, version: int, question: Hashable) -> bool:
         """Whether the answer is remembered (it may still be evicted before it is asked for)."""
         with self._lock:
@@ -50,3 +56,39 @@ class VersionMemo:
 
     def __len__(self) -> int:
         return len(self._answers)
+
+
+class LoadedVersions(Generic[S]):
+    """Loaded table versions kept for reuse: a loaded, committed version is a fixed snapshot.
+
+    One operation asks several questions of the same version (its counts, its schema, its
+    files, its rows), and loading a version replays its log each time. Entries are keyed by
+    (uri, version) and carry the table id; `saw_latest` drops a location's entries when its
+    latest version shows another table id (the table was recreated there).
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._loaded: OrderedDict[tuple[str, int], tuple[str, S]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, uri: str, version: int, load: Callable[[], tuple[str, S]]) -> S:
+        """The loaded version, or the snapshot `load()` returns with its table id, kept."""
+        key = (uri, version)
+        with self._lock:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key][1]
+        table_id, snapshot = load()
+        with self._lock:
+            self._loaded[key] = (table_id, snapshot)
+            while len(self._loaded) > self._capacity:
+                self._loaded.popitem(last=False)
+        return snapshot
+
+    def saw_latest(self, uri: str, table_id: str) -> None:
+        """Forget `uri`'s versions of any other table id."""
+        with self._lock:
+            stale = [k for k, (tid, _) in self._loaded.items() if k[0] == uri and tid != table_id]
+            for key in stale:
+                del self._loaded[key]

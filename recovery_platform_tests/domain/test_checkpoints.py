@@ -106,7 +106,8 @@ def test_daily_checkpoints_pin_the_synced_version_counts_and_fingerprint(runs: R
             "PurgedRows": counts.purged,
         }
         assert pin["NullKeys"] == 0
-        assert pin["Fingerprint"] == format_fingerprint(engine.fingerprint(uri, version))
+        fingerprint = engine.fingerprint(uri, config.table(table).shape, version)
+        assert pin["Fingerprint"] == format_fingerprint(fingerprint)
         assert (parent["TablesIncluded"], parent["TotalRows"]) == (1, expected["TotalRows"])
         assert (parent["ValidationStatus"], parent["IsActive"]) == ("Validated", True)
         assert parent["RetentionDate"] == (parent["CreatedDate"] + timedelta(days=7)).date()

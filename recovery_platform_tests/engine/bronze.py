@@ -25,6 +25,8 @@ SCHEMA = pa.schema(
     ]
 )
 SYNCED = datetime(2024, 1, 1, tzinfo=UTC)
+RESYNCED = datetime(2024, 1, 2, tzinfo=UTC)
+"""When rows written with a `tag` were synced: a sync stamps every row it writes."""
 
 
 def rows(
@@ -35,7 +37,7 @@ def rows(
     tag: str = "",
     amount: float = 1.0,
 ) -> pa.Table:
-    """Bronze rows for `ids`; `tag` changes the name so content differs between syncs."""
+    """Bronze rows for `ids`; a `tag` changes the name and the sync stamp, as a later sync."""
     keys = list(ids)
     return pa.table(
         {
@@ -44,7 +46,7 @@ def rows(
             "amount": [amount] * len(keys),
             "IsDeleted": [k in deleted for k in keys],
             "IsPurged": [k in purged for k in keys],
-            "LastSynced": [SYNCED] * len(keys),
+            "LastSynced": [RESYNCED if tag else SYNCED] * len(keys),
         },
         schema=SCHEMA,
     )

@@ -40,7 +40,7 @@ def test_deletion_vector_tables_are_refused_before_anything(
     operations = [
         lambda: deltars.read(uri),
         lambda: deltars.row_counts(uri, SHAPE),
-        lambda: deltars.fingerprint(uri),
+        lambda: deltars.fingerprint(uri, SHAPE),
         lambda: deltars.append(uri, rows(ids(5, 6))),
         lambda: deltars.merge_upsert(uri, rows(ids(5, 6)), key="accountid"),
         lambda: deltars.update_where(uri, equals={"accountid": "acc-0000"}, values={"name": "x"}),
@@ -182,12 +182,12 @@ def test_remembered_answers_never_outlive_the_table_they_describe(
     import shutil
 
     deltars.append(uri, rows(ids(0, 5)))
-    first_fingerprint = deltars.fingerprint(uri, 0)
+    first_fingerprint = deltars.fingerprint(uri, SHAPE, 0)
     first_counts = deltars.row_counts(uri, SHAPE, 0)
-    assert deltars.fingerprint(uri, 0) == first_fingerprint
+    assert deltars.fingerprint(uri, SHAPE, 0) == first_fingerprint
     shutil.rmtree(uri)  # the same location now holds another table, again at version 0
     deltars.append(uri, rows(ids(0, 3), deleted=ids(0, 1)))
-    assert deltars.fingerprint(uri, 0) != first_fingerprint
+    assert deltars.fingerprint(uri, SHAPE, 0) != first_fingerprint
     recounted = deltars.row_counts(uri, SHAPE, 0)
     assert (recounted.total, recounted.deleted) == (3, 1)
     assert (first_counts.total, first_counts.deleted) == (5, 0)

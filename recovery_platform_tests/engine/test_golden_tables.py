@@ -86,7 +86,8 @@ def test_fingerprint_streams_the_same_as_a_full_read(
     engine: StorageEngine, golden: tuple[Golden, str]
 ) -> None:
     _, uri = golden
-    assert engine.fingerprint(uri) == fingerprint_batches(engine.read(uri).to_batches())
+    expected = fingerprint_batches(engine.read(uri).to_batches())
+    assert engine.fingerprint(uri, NO_TRACKING) == expected
 
 
 def test_restore_reproduces_the_target_version(
@@ -95,12 +96,12 @@ def test_restore_reproduces_the_target_version(
     table, uri = golden
     if len(table.rows_per_version) == 1:
         engine.append(uri, engine.read(uri).slice(0, 1))
-    target_fingerprint = engine.fingerprint(uri, 0)
+    target_fingerprint = engine.fingerprint(uri, NO_TRACKING, 0)
     before = engine.state(uri).version
     result = engine.restore(uri, 0, commit_metadata={"recovery_platform.test": "golden"})
     assert not result.noop
     assert result.version_after == before + 1
-    assert engine.fingerprint(uri) == target_fingerprint
+    assert engine.fingerprint(uri, NO_TRACKING) == target_fingerprint
     assert engine.read(uri).num_rows == table.rows_per_version[0]
     assert engine.history(uri, limit=1)[0].user_metadata == {"recovery_platform.test": "golden"}
 

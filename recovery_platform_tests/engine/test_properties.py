@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from recovery_platform.engine import StorageEngine
-from recovery_platform_tests.engine.bronze import SCHEMA, ids, rows
+from recovery_platform_tests.engine.bronze import SCHEMA, SHAPE, ids, rows
 
 
 def test_properties_at_creation_and_later(engine: StorageEngine, uri: str) -> None:
@@ -26,9 +26,9 @@ def test_properties_at_creation_and_later(engine: StorageEngine, uri: str) -> No
 
 def test_set_properties_commit_changes_no_data(engine: StorageEngine, uri: str) -> None:
     engine.append(uri, rows(ids(0, 3)))
-    fingerprint = engine.fingerprint(uri)
+    fingerprint = engine.fingerprint(uri, SHAPE)
     engine.set_properties(uri, {"recovery_platform.checked": "yes"})
     commit = engine.history(uri, limit=1)[0]
     assert commit.operation == "SET TBLPROPERTIES"
     assert not commit.data_change
-    assert engine.fingerprint(uri) == fingerprint
+    assert engine.fingerprint(uri, SHAPE) == fingerprint

@@ -30,7 +30,7 @@ def test_restore_brings_back_the_exact_content(engine: StorageEngine, uri: str) 
     assert result.version_before == before
     assert result.version_after == before + 1
     assert engine.state(uri).version == result.version_after
-    assert engine.fingerprint(uri) == engine.fingerprint(uri, good)
+    assert engine.fingerprint(uri, SHAPE) == engine.fingerprint(uri, SHAPE, good)
     assert engine.row_counts(uri, SHAPE) == engine.row_counts(uri, SHAPE, good)
     assert result.files_added >= 1
     assert result.files_removed >= 1
@@ -66,7 +66,7 @@ def test_restore_after_optimize_is_a_noop_on_equal_content(engine: StorageEngine
     engine.optimize(uri)
     result = engine.restore(uri, before_optimize, commit_metadata=WHY)
     assert result.noop
-    assert engine.fingerprint(uri) == engine.fingerprint(uri, before_optimize)
+    assert engine.fingerprint(uri, SHAPE) == engine.fingerprint(uri, SHAPE, before_optimize)
 
 
 def test_restore_forward_again(engine: StorageEngine, uri: str) -> None:
@@ -74,7 +74,7 @@ def test_restore_forward_again(engine: StorageEngine, uri: str) -> None:
     bad = engine.state(uri).version
     engine.restore(uri, good, commit_metadata=WHY)
     engine.restore(uri, bad, commit_metadata=WHY)
-    assert engine.fingerprint(uri) == engine.fingerprint(uri, bad)
+    assert engine.fingerprint(uri, SHAPE) == engine.fingerprint(uri, SHAPE, bad)
     assert engine.row_counts(uri, SHAPE).deleted == 15
 
 

@@ -79,7 +79,7 @@ def test_hostile_inputs_never_reach_spark(offline: SparkEngine) -> None:
         lambda: offline.restore(uri, HOSTILE_VERSION, commit_metadata={}),
         lambda: offline.read(uri, version=HOSTILE_VERSION),
         lambda: offline.row_counts(uri, SHAPE, HOSTILE_VERSION),
-        lambda: offline.fingerprint(uri, HOSTILE_VERSION),
+        lambda: offline.fingerprint(uri, SHAPE, HOSTILE_VERSION),
         lambda: offline.is_restorable(uri, HOSTILE_VERSION, "id"),
         lambda: offline.key_diff(uri, SHAPE, HOSTILE_VERSION, 1),
         lambda: offline.history(uri, limit=HOSTILE_VERSION),

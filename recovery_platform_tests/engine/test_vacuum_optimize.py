@@ -46,13 +46,13 @@ def test_vacuum_honours_a_longer_table_retention(engine: StorageEngine, uri: str
 
 def test_optimize_compacts_without_changing_content(engine: StorageEngine, uri: str) -> None:
     small_files(engine, uri)
-    fingerprint = engine.fingerprint(uri)
+    fingerprint = engine.fingerprint(uri, SHAPE)
     counts = engine.row_counts(uri, SHAPE)
     result = engine.optimize(uri)
     assert result.files_removed == 4
     assert result.files_added == 1
     assert result.version == engine.state(uri).version == 4
-    assert engine.fingerprint(uri) == fingerprint
+    assert engine.fingerprint(uri, SHAPE) == fingerprint
     assert engine.row_counts(uri, SHAPE) == counts
     commit = engine.history(uri, limit=1)[0]
     assert commit.operation == "OPTIMIZE"
@@ -61,8 +61,8 @@ def test_optimize_compacts_without_changing_content(engine: StorageEngine, uri: 
 
 def test_optimize_with_zorder(engine: StorageEngine, uri: str) -> None:
     small_files(engine, uri)
-    fingerprint = engine.fingerprint(uri)
+    fingerprint = engine.fingerprint(uri, SHAPE)
     result = engine.optimize(uri, zorder_columns=["LastSynced", "IsDeleted"])
     assert result.files_removed == 4
-    assert engine.fingerprint(uri) == fingerprint
+    assert engine.fingerprint(uri, SHAPE) == fingerprint
     assert engine.history(uri, limit=1)[0].operation == "OPTIMIZE"

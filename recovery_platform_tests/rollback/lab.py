@@ -86,6 +86,11 @@ class Lab:
     def uri(self, table: str) -> str:
         return self.house.bronze_uri(table)
 
+    def fingerprint(self, table: str, version: int | None = None) -> int:
+        """The table's record-state fingerprint now (or at `version`)."""
+        shape = self.house.config.table(table).shape
+        return self.engine.fingerprint(self.uri(table), shape, version)
+
     def sync(
         self,
         day: date,
@@ -189,7 +194,7 @@ class Lab:
                 pin.counts.deleted,
                 pin.counts.purged,
             ), table
-            assert self.engine.fingerprint(self.uri(table)) == pin.fingerprint, table
+            assert self.fingerprint(table) == pin.fingerprint, table
 
     def restore_commits(self, table: str, plan_id: str) -> list[dict[str, Any]]:
         """RESTORE commits of `table` carrying this plan's operation id."""

@@ -95,5 +95,5 @@ def test_a_sync_during_a_rollback_is_refused_by_the_table_leases(
         )
     messages = [e.message for e in instance.all_logs(sync_run) if e.message]
     assert any(f"table account is being written by run {rollback_run}" in m for m in messages)
-    assert {t: lab.engine.fingerprint(lab.uri(t)) for t in TABLES} == {
+    assert {t: lab.fingerprint(t) for t in TABLES} == {
         t: target.pin(t).fingerprint for t in TABLES}

@@ -68,7 +68,7 @@ def test_sigkill_after_a_restore_commit_then_rerun_restores_each_table_once(
 
     assert rerun.success, rerun.error
     for table in TABLES:
-        assert lab.engine.fingerprint(lab.uri(table)) == target.pin(table).fingerprint
+        assert lab.fingerprint(table) == target.pin(table).fingerprint
         expected = 1 if table in ("account", "contact") else 0
         assert len(_restores(lab, table)) == expected
         assert len(lab.restore_commits(table, plan_id)) == expected

@@ -9,6 +9,7 @@ from deltalake import DeltaTable
 
 from recovery_platform.domain.checkpoints import format_fingerprint
 from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.rollback_validation import IDENTICAL
 from recovery_platform_tests.rollback.lab import TABLES, Lab
 
 
@@ -43,7 +44,7 @@ def independent_diff(uri: str, key: str, current: int, target: int) -> dict[str,
 def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     lab = bad_lab
     good, bad = lab.batch(-2), lab.batch(-1)
-    bad_fingerprints = {t: lab.engine.fingerprint(lab.uri(t)) for t in TABLES}
+    bad_fingerprints = {t: lab.fingerprint(t) for t in TABLES}
     versions_before_plan = lab.versions()
 
     planned = lab.plan(good, reason="bad sync on day 4")
@@ -134,8 +135,10 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     validations = lab.store.rows(
         MetadataTable.DataValidation, equals={"PipelineRunId": applied.run_id}
     )
-    assert len(validations) == 6 * len(TABLES)
+    assert len(validations) == 7 * len(TABLES)
     assert all(v["ValidationPassed"] for v in validations)
+    assert {v["ActualValue"] for v in validations
+            if v["ValidationType"] == "matches_checkpoint_all_columns"} == {IDENTICAL}
     fingerprint_row = next(
         v
         for v in validations
@@ -160,7 +163,7 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     )
     assert undo.success, undo.error
     for table in TABLES:
-        assert lab.engine.fingerprint(lab.uri(table)) == bad_fingerprints[table]
+        assert lab.fingerprint(table) == bad_fingerprints[table]
     bad_counts = bad.pin("account").counts
     now = lab.engine.row_counts(lab.uri("account"), lab.house.config.table("account").shape)
     assert (now.active, now.deleted) == (bad_counts.active, bad_counts.deleted)

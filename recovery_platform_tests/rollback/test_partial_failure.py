@@ -24,7 +24,7 @@ def _plan_with_contact_changed(lab: Lab) -> str:
 def _assert_others_restored(lab: Lab, run_id: str, plan_id: str) -> None:
     target = lab.batch(-2)
     for table in TABLES[1:]:
-        assert lab.engine.fingerprint(lab.uri(table)) == target.pin(table).fingerprint
+        assert lab.fingerprint(table) == target.pin(table).fingerprint
     intents = lab.intents(plan_id)
     assert {t: intents[t]["IntentStatus"] for t in TABLES[1:]} == dict.fromkeys(
         TABLES[1:], "validated"
@@ -117,7 +117,7 @@ def test_a_restored_table_that_cannot_be_read_fails_its_proof_only(bad_lab: Lab)
     ]
     assert "roll back to the PreRollback checkpoint" in alerts[0]["Message"]
     for table in ("account", "contact", "donation"):
-        assert lab.engine.fingerprint(lab.uri(table)) == target.pin(table).fingerprint
+        assert lab.fingerprint(table) == target.pin(table).fingerprint
         assert intents[table]["IntentStatus"] == "validated"
     assert lab.plan_row(plan_id)["Status"] == "PartiallyApplied"
     assert lab.checkpoints("PostRollback") == []

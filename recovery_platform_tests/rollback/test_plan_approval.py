@@ -63,7 +63,7 @@ def test_vacuum_and_optimize_after_the_plan_are_not_staleness(bad_lab: Lab) -> N
     run = lab.apply(target, plan_id)
     assert run.success, run.error
     for table in TABLES:
-        assert lab.engine.fingerprint(lab.uri(table)) == target.pin(table).fingerprint
+        assert lab.fingerprint(table) == target.pin(table).fingerprint
     assert lab.plan_row(plan_id)["Status"] == "Applied"
 
 
@@ -155,5 +155,5 @@ def test_without_approval_the_plan_is_applied_in_the_same_run(bad_lab: Lab) -> N
     target = lab.batch(-2)
     run = lab.rollback(checkpoint_id=target.checkpoint_id, require_approval=False, dry_run=False)
     assert run.success, run.error
-    assert lab.engine.fingerprint(lab.uri("account")) == target.pin("account").fingerprint
+    assert lab.fingerprint("account") == target.pin("account").fingerprint
     assert lab.plan_row(run.output)["Status"] == "Applied"

@@ -59,7 +59,7 @@ def _rollback_restores_old_schema(lab: Lab) -> None:
     assert run.success, run.error
     assert DeltaTable(uri).schema().to_arrow() == old_schema
     assert "website" not in lab.engine.schema(uri).names
-    assert lab.engine.fingerprint(uri) == target.pin("account").fingerprint
+    assert lab.fingerprint("account") == target.pin("account").fingerprint
 
 
 def test_overwritten_with_a_new_column_restores_old_schema_and_syncs_go_on(lab: Lab) -> None:
