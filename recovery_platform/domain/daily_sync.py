@@ -8,7 +8,7 @@ and the last good batch stays the default rollback target.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -105,15 +105,19 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
     outcomes: list[TableOutcome] = []
     staged: list[StagedCheckpoint] = []
     try:
+        pinned: dict[str, int] = {}  # versions pinned so far: children validate against them
+
         def sync(table: str) -> tuple[TableOutcome, StagedCheckpoint | None]:
             return _sync_one(run, audit, table, purges.get(table, PurgeState()),
-                             overrides.get(table))
+                             overrides.get(table), dict(pinned))
 
         waves = dependency_levels(config, tables)  # parents synced before children validate
         for outcome, daily in (
             result for wave in waves for result in map_tables(run.lakehouse.engine, wave, sync)
         ):
             outcomes.append(outcome)
+            if outcome.pinned is not None:
+                pinned[outcome.table] = outcome.pinned.version
             if daily is not None:
                 staged.append(daily)
             yield outcome
@@ -146,6 +150,7 @@ def _sync_one(
     table: str,
     purge: PurgeState,
     override: SyncOverride | None,
+    parent_versions: Mapping[str, int],
 ) -> tuple[TableOutcome, StagedCheckpoint | None]:
     started = time.perf_counter()
     lakehouse = run.lakehouse
@@ -162,7 +167,8 @@ def _sync_one(
                 untouched = pin_table(lakehouse, table)
                 return TableOutcome(table, result, None, untouched, None, result.message,
                                     time.perf_counter() - started), None
-            validation = validate_table(lakehouse, table, version=result.version_after)
+            validation = validate_table(lakehouse, table, version=result.version_after,
+                                        parent_versions=parent_versions)
             _audit_validation(audit, validation)
     except Exception as exc:  # one table's failure must not stop the others
         message = f"{type(exc).__name__}: {exc}"

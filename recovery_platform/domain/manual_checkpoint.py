@@ -43,7 +43,13 @@ def create_manual_checkpoint(
         raise InvalidInputError("requested_by", "must name the person taking the checkpoint")
     names = lakehouse.config.validate_table_names(tables or None, field_name="tables")
     store.ensure_tables()
-    validations = list(map_tables(lakehouse.engine, names, lambda t: validate_table(lakehouse, t)))
+    # versions first, so each table's relations are checked against the parent versions pinned
+    # here: a rollback's proof relies on a Validated checkpoint having checked exactly those
+    versions = dict(zip(names, map_tables(
+        lakehouse.engine, names, lambda t: lakehouse.engine.state(lakehouse.bronze_uri(t)).version
+    ), strict=True))
+    validations = list(map_tables(lakehouse.engine, names, lambda t: validate_table(
+        lakehouse, t, version=versions[t], parent_versions=versions)))
     pins = pin_tables(lakehouse, names, {v.table: v.version for v in validations},
                       known=recorded_pins(store, names))
     failed = [f"{v.table}: {'; '.join(v.failures)}" for v in validations if not v.passed]

@@ -253,17 +253,29 @@ def _plain(exc: Exception) -> str:
 
 
 def _prove(
-    lakehouse: Lakehouse, target: Checkpoint, pre: Checkpoint, outcome: TableRestoreOutcome
+    lakehouse: Lakehouse,
+    target: Checkpoint,
+    pre: Checkpoint,
+    outcome: TableRestoreOutcome,
+    versions: Mapping[str, int],
 ) -> RestoredTableCheck:
     """The table's proof; a table that cannot even be read fails it, and the others go on."""
     try:
-        return check_restored_table(lakehouse, target.pin(outcome.table),
-                                    pre.pin(outcome.table))
+        return check_restored_table(lakehouse, target, outcome.table, pre.pin(outcome.table),
+                                    versions)
     except Exception as exc:  # graceful degradation, as for restores
         version = outcome.version_after if outcome.version_after is not None else -1
         return RestoredTableCheck(outcome.table, version, (),
                                   (f"the restored table or a table it references cannot be read: "
                                    f"{_plain(exc)}",))
+
+
+def _latest(lakehouse: Lakehouse, table: str) -> int | None:
+    """The table's latest version; None when it cannot be read (its proof will say so)."""
+    try:
+        return lakehouse.engine.state(lakehouse.bronze_uri(table)).version
+    except Exception:  # graceful degradation: the proof reports the table unreadable
+        return None
 
 
 def _post_validate(
@@ -279,10 +291,11 @@ def _post_validate(
         if outcome.status == "failed":
             return outcome
         with audit.step(OperationType.PostRollbackValidation, outcome.table) as step:
-            check = _prove(lakehouse, target, pre, outcome)
+            check = _prove(lakehouse, target, pre, outcome, versions)
             step.delta_version = check.version
             step.details = {"plan_id": recorded.plan_id,
-                            "metrics": {m.name: [m.after, m.expected] for m in check.metrics}}
+                            "metrics": {m.name: [m.after, m.expected] for m in check.metrics},
+                            "relations": check.relations}
             if not check.passed:
                 step.status, step.error = AuditStatus.Failed, "; ".join(check.failures)
                 audit.alert(AlertSeverity.Critical, "RollbackValidationFailed",
@@ -294,6 +307,12 @@ def _post_validate(
                                    outcome.version_after, outcome.error, check)
 
     by_table = {o.table: o for o in outcomes}
+    # the leases are held, so each table's latest version (its restore, then any retention
+    # commit) is read once here, for its own proof and for those of its children
+    tables = list(by_table)
+    found = dict(zip(tables, map_tables(lakehouse.engine, tables, lambda table: _latest(
+        lakehouse, table)), strict=True))
+    versions = {table: version for table, version in found.items() if version is not None}
     checked = list(map_tables(lakehouse.engine, list(by_table),
                               lambda table: prove(by_table[table])))
     _set_intents(store, recorded.plan_id, {

@@ -12,20 +12,26 @@ whole and compared by a fingerprint over every column.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from recovery_platform.domain.audit import utc_now
-from recovery_platform.domain.checkpoints import PinnedTable, format_fingerprint
+from recovery_platform.domain.checkpoints import Checkpoint, PinnedTable, format_fingerprint
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.validation import Invariant, validate_table
+from recovery_platform.domain.table_parallelism import dependency_levels
+from recovery_platform.domain.validation import Invariant, InvariantResult, validate_table
+from recovery_platform.domain.vocabulary import CheckpointType, ValidationStatus
 from recovery_platform.engine import WHOLE_ROWS
 
 COUNT_METRICS = ("total", "active", "deleted", "purged", "null_keys")
 ALL_COLUMNS_METRIC = "all_columns"
 IDENTICAL = "identical to the checkpoint's version"
+RELATIONS_CHECKED_AT_PINS = frozenset(
+    {CheckpointType.DailyBatch, CheckpointType.Manual, CheckpointType.PostRollback}
+)
+"""Checkpoint types whose validation checks relations against the parent versions they pin."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class RestoredTableCheck:
     version: int
     metrics: tuple[Metric, ...]
     failures: tuple[str, ...]
+    relations: str = ""
+    """What the referential check found, or why it was not counted again."""
 
     @property
     def passed(self) -> bool:
@@ -59,14 +67,26 @@ class RestoredTableCheck:
 
 
 def check_restored_table(
-    lakehouse: Lakehouse, pin: PinnedTable, before: PinnedTable
+    lakehouse: Lakehouse,
+    target: Checkpoint,
+    table: str,
+    before: PinnedTable,
+    versions: Mapping[str, int] | None = None,
 ) -> RestoredTableCheck:
-    """Compare a restored table with its pin and re-run the invariants."""
+    """Compare a restored table with its pin in `target` and re-run the invariants.
+
+    `versions` are tables' current versions where the caller knows them (a rollback knows what
+    its restores committed); other tables are looked up.
+    """
     engine = lakehouse.engine
-    uri = lakehouse.bronze_uri(pin.table)
-    version = engine.state(uri).version
+    pin = target.pin(table)
+    uri = lakehouse.bronze_uri(table)
+    known = dict(versions or {})
+    version = known.get(table)
+    if version is None:
+        version = known[table] = engine.state(uri).version
     counts, fingerprint = engine.counts_and_fingerprint(
-        uri, lakehouse.config.table(pin.table).shape, version
+        uri, lakehouse.config.table(table).shape, version
     )
     metrics = [
         Metric(name, str(getattr(before.counts, name)), str(getattr(counts, name)),
@@ -75,33 +95,78 @@ def check_restored_table(
     ]
     metrics.append(Metric("fingerprint", format_fingerprint(before.fingerprint),
                           format_fingerprint(fingerprint), format_fingerprint(pin.fingerprint)))
-    metrics.append(Metric(ALL_COLUMNS_METRIC, f"version {before.version}",
-                          _all_columns(lakehouse, uri, pin.version, version), IDENTICAL))
+    same_files = _same_files(lakehouse, table, pin.version, version)
+    all_columns = IDENTICAL if same_files else _compare_all_columns(lakehouse, uri, pin.version,
+                                                                    version)
+    metrics.append(Metric(ALL_COLUMNS_METRIC, f"version {before.version}", all_columns,
+                          IDENTICAL))
     failures = [f"{m.name}: expected {m.expected}, found {m.after}" for m in metrics
                 if not m.matches]
-    validation = validate_table(lakehouse, pin.table, version=version)
+    relations = _relations_as_validated(lakehouse, target, table, known) if same_files else None
+    validation = validate_table(lakehouse, table, version=version, relations=relations)
     for result in validation.results:
         if result.invariant is Invariant.schema_as_declared:
             continue  # a rollback restores the schema the checkpoint had, by design
         if not result.passed:
             failures.append(f"{result.invariant.value}: expected {result.expected}, found "
                             f"{result.actual}")
-    return RestoredTableCheck(pin.table, version, tuple(metrics), tuple(failures))
+    referential = validation.result(Invariant.referential_integrity)
+    return RestoredTableCheck(table, version, tuple(metrics), tuple(failures), referential.actual)
 
 
-def _all_columns(lakehouse: Lakehouse, uri: str, pinned: int, restored: int) -> str:
-    """Whether every column of the restored version equals the pinned version's.
-
-    Same data files: identical, from the log alone. Other files: compared by reading both.
-    """
+def _same_files(lakehouse: Lakehouse, table: str, pinned: int, now: int | None = None) -> bool:
+    """Whether the table's version `now` (latest if None) references exactly `pinned`'s files."""
     engine = lakehouse.engine
-    files = engine.storage_delta(uri, pinned, restored)
-    if files.files_added == 0 and files.files_removed == 0:
-        return IDENTICAL
+    uri = lakehouse.bronze_uri(table)
+    current = engine.state(uri).version if now is None else now
+    files = engine.storage_delta(uri, pinned, current)
+    return files.files_added == 0 and files.files_removed == 0
+
+
+def _compare_all_columns(lakehouse: Lakehouse, uri: str, pinned: int, restored: int) -> str:
+    """Every column of two versions with different data files, compared by reading both."""
+    engine = lakehouse.engine
     if engine.fingerprint(uri, WHOLE_ROWS, restored) == engine.fingerprint(uri, WHOLE_ROWS, pinned):
         return IDENTICAL
+    files = engine.storage_delta(uri, pinned, restored)
     return (f"different rows ({files.files_added} data files added and {files.files_removed} "
             f"removed relative to version {pinned})")
+
+
+def _relations_as_validated(
+    lakehouse: Lakehouse, target: Checkpoint, table: str, versions: Mapping[str, int]
+) -> InvariantResult | None:
+    """The checkpoint's referential verdict, when the restored state is the one it validated.
+
+    A Validated checkpoint of these types checked each table's relations against the parent
+    versions it pins (manual checkpoints pass them explicitly, the daily sync passes those of
+    earlier dependency waves, so not across a reference cycle; a PostRollback checkpoint pins
+    what its proof checked). When the table and every table it
+    references still hold exactly those versions' data files, counting orphans again must give
+    the same answer, so it is not counted again. Anything else is counted.
+    """
+    if (target.checkpoint_type not in RELATIONS_CHECKED_AT_PINS
+            or target.status is not ValidationStatus.Validated
+            or not target.pin(table).validated):
+        return None
+    level = {t: i for i, wave in enumerate(dependency_levels(
+        lakehouse.config, [p.table for p in target.tables])) for t in wave}
+    for relation in lakehouse.config.table(table).relations:
+        parent = next((p for p in target.tables if p.table == relation.references), None)
+        if parent is None or not parent.validated:
+            return None
+        if (target.checkpoint_type is CheckpointType.DailyBatch and parent.table != table
+                and level[parent.table] >= level[table]):
+            return None  # a reference cycle: the sync could not validate against the pin
+        if not _same_files(lakehouse, parent.table, parent.version, versions.get(parent.table)):
+            return None
+    return InvariantResult(
+        table, Invariant.referential_integrity, True,
+        expected="no orphans in error-level relations",
+        actual=(f"as validated for checkpoint {target.name}: {table} and the tables it "
+                "references hold exactly the data files of the versions it pins"),
+        details={"inherited_from": target.checkpoint_id},
+    )
 
 
 def record_post_rollback(

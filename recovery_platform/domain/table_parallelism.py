@@ -42,10 +42,11 @@ def table_workers() -> int:
 def dependency_levels(config: PlatformConfig, tables: Sequence[str]) -> list[list[str]]:
     """`tables` in waves: each table after every table it references (within `tables`).
 
-    A child's referential check reads its parents' latest versions, so during a sync a parent
-    must be finished before its children are validated; tables of one wave are independent.
-    Order within a wave follows `tables`; a reference cycle (never declared in practice) ends
-    up in one last wave, in `tables` order, rather than blocking.
+    A child's referential check reads the versions its parents were pinned at, so during a sync
+    a parent must be finished before its children are validated; tables of one wave are
+    independent. Order within a wave follows `tables`; a reference cycle (Dataverse has them:
+    account.primarycontactid and contact.parentcustomerid) ends up in one last wave, in
+    `tables` order, rather than blocking.
     """
     remaining = list(dict.fromkeys(tables))
     done: set[str] = set()

@@ -7,7 +7,7 @@ count and sample keys, so that a check in the UI and a `DataValidation` row say 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -121,13 +121,24 @@ def _same_type(declared: pa.DataType, actual: pa.DataType) -> bool:
 
 
 def validate_table(
-    lakehouse: Lakehouse, table: str, *, version: int | None = None
+    lakehouse: Lakehouse,
+    table: str,
+    *,
+    version: int | None = None,
+    parent_versions: Mapping[str, int] | None = None,
+    relations: InvariantResult | None = None,
 ) -> TableValidation:
-    """Evaluate every invariant of `table` at one version (latest if None)."""
+    """Evaluate every invariant of `table` at one version (latest if None).
+
+    Referenced tables are read at `parent_versions` where given (a checkpoint validates a table
+    against the versions it pins of its parents), else at their latest. `relations` is a
+    referential result already established for exactly this state (see `rollback_validation`),
+    used instead of counting orphans again.
+    """
     spec = lakehouse.config.table(table)
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(table)
-    at = engine.state(uri, version).version
+    at = engine.state(uri).version if version is None else version
     counts = engine.row_counts(uri, spec.shape, at)
     both_keys: tuple[str, ...] = ()
     if counts.both_flags:  # the counts already say whether there is anything to sample
@@ -150,7 +161,8 @@ def validate_table(
             actual=f"{counts.both_flags} rows both deleted and purged",
             violations=counts.both_flags, sample_keys=both_keys,
         ),
-        referential_integrity(lakehouse, table, version=at),
+        relations or referential_integrity(lakehouse, table, version=at,
+                                           parent_versions=dict(parent_versions or {})),
     ]
     return TableValidation(table=table, version=at, counts=counts, results=tuple(results))
 
