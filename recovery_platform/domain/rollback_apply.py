@@ -199,13 +199,17 @@ def _restore_one(
     with audit.step(OperationType.TableRestore, table) as step:
         step.details = {"plan_id": recorded.plan_id, "operation_id": op_id,
                         "target_version": planned.target_version}
-        before = lakehouse.engine.state(uri).version
+        # only a re-run after a killed apply can find a restore of this plan already committed
+        rerun = bool(recorded.applied_run_ids)
+        before = planned.current_version
         try:
-            done = restore_commit(lakehouse, recorded.plan_id, table)
+            done = restore_commit(lakehouse, recorded.plan_id, table) if rerun else None
             if done is not None:
                 status, after = "committed", done
+                before = lakehouse.engine.state(uri).version
                 step.details["resumed"] = f"restore commit {done} found in history"
             elif planned.unchanged:
+                before = lakehouse.engine.state(uri).version
                 status, after = "noop", before
                 step.details["noop"] = "content already equals the checkpoint (plan diff is 0)"
             else:
@@ -216,7 +220,7 @@ def _restore_one(
                 }, compare_content=False)
                 crash_point("rollback.after_restore_commit")
                 status = "noop" if result.noop else "committed"
-                after = result.version_after
+                before, after = result.version_before, result.version_after
         except Exception as exc:  # graceful degradation: the other tables still restore
             error = _plain(exc)
             step.status, step.error = AuditStatus.Failed, error

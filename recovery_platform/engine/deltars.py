@@ -438,7 +438,7 @@ class DeltaRsEngine(StorageEngine):
         """Set table properties in one commit; returns the new version."""
         dt = self._open(uri)
         dt.alter.set_table_properties(dict(properties), raise_if_not_exists=False)
-        return self._version_after_write(uri)
+        return dt.version()  # the alterer moves `dt` to the version it committed
 
     def is_restorable(self, uri: str, version: int, table_id: str) -> Restorability:
         """The log loads, every data file the version needs exists, and the id is `table_id`."""
