@@ -15,11 +15,13 @@ from datetime import date
 from recovery_platform.domain.audit import AuditTrail, utc_now
 from recovery_platform.domain.checkpoints import (
     Checkpoint,
+    PinKey,
     PinnedTable,
     StagedCheckpoint,
     batch_checkpoint_name,
     daily_checkpoint_name,
     pin_table,
+    recorded_pins,
     stage_checkpoint,
     with_retries,
     write_checkpoints,
@@ -102,6 +104,7 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
     run.store.ensure_tables()
     mirror_config(run.store, config)
     purges = purge_states(run.store)
+    known = recorded_pins(run.store, tables)  # last sync's pins: the counts before this one
     outcomes: list[TableOutcome] = []
     staged: list[StagedCheckpoint] = []
     try:
@@ -109,7 +112,7 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
 
         def sync(table: str) -> tuple[TableOutcome, StagedCheckpoint | None]:
             return _sync_one(run, audit, table, purges.get(table, PurgeState()),
-                             overrides.get(table), dict(pinned))
+                             overrides.get(table), dict(pinned), known)
 
         waves = dependency_levels(config, tables)  # parents synced before children validate
         for outcome, daily in (
@@ -151,6 +154,7 @@ def _sync_one(
     purge: PurgeState,
     override: SyncOverride | None,
     parent_versions: Mapping[str, int],
+    known: Mapping[PinKey, PinnedTable],
 ) -> tuple[TableOutcome, StagedCheckpoint | None]:
     started = time.perf_counter()
     lakehouse = run.lakehouse
@@ -160,7 +164,7 @@ def _sync_one(
             extract = run.source.extract(table, run.sync_date)
             result = sync_table(
                 lakehouse, table, extract.uri, sync_date=run.sync_date, synced_at=utc_now(),
-                purge=purge, run_id=run.run_id, override=override,
+                purge=purge, run_id=run.run_id, override=override, known=known,
             )
             _audit_sync(audit, result)
             if result.status is SyncStatus.Held:

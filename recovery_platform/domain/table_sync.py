@@ -7,6 +7,7 @@ does not grow with retention x table size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -14,6 +15,7 @@ from enum import StrEnum
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recovery_platform.domain.checkpoints import PinKey, PinnedTable
 from recovery_platform.domain.lakehouse import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform.domain.table_config import (
     DELETED_COLUMN,
@@ -194,18 +196,23 @@ def sync_table(
     purge: PurgeState,
     run_id: str,
     override: SyncOverride | None = None,
+    known: Mapping[PinKey, PinnedTable] | None = None,
 ) -> TableSyncResult:
     """Sync one table from a full extract, holding it if it looks like a mass deletion.
 
-    A held table is not written at all: its `_delta_log` stays as it was.
+    A held table is not written at all: its `_delta_log` stays as it was. The counts before
+    the sync come from the pin the last sync recorded for this version (`known`), if any.
     """
     spec = lakehouse.config.table(table)
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(table)
     if not engine.table_exists(uri):
         engine.create_table(uri, spec.bronze_schema(), properties=PLATFORM_TABLE_PROPERTIES)
-    before = engine.state(uri).version
-    counts_before = engine.row_counts(uri, spec.shape, before)
+    state = engine.state(uri)
+    before = state.version
+    pinned = (known or {}).get((table, before, state.table_id))
+    counts_before = (pinned.counts if pinned is not None
+                     else engine.row_counts(uri, spec.shape, before))
     active_before = counts_before.active
     diff = engine.source_diff(uri, extract_uri, spec.shape, compare_columns=spec.data_columns)
     counts, purged_mask = classify(diff, spec, purge, sync_date, active_before)

@@ -124,6 +124,19 @@ def test_strings_differing_in_trailing_bytes_differ() -> None:
     assert len(set(hashes)) == 4
 
 
+def test_values_of_one_width_hash_as_they_do_among_other_widths() -> None:
+    """GUID-like columns take a faster path; it must give the general path's hashes."""
+    guids = [f"{i:08x}-278f-9e57-a79f-d9944766ce{i % 100:02d}" for i in range(5000)]
+    alone = row_hashes(pa.table({"k": pa.array(guids)}))
+    among_others = row_hashes(pa.table({"k": pa.array([*guids, "short"])}))
+    assert alone.tolist() == among_others[:-1].tolist()
+    sliced = row_hashes(pa.table({"k": pa.array(["x" * 36, *guids]).slice(1)}))
+    assert sliced.tolist() == alone.tolist()
+    large = row_hashes(pa.table({"k": pa.array(guids, type=pa.large_string())}))
+    assert large.tolist() == alone.tolist()
+    assert len(set(alone.tolist())) == len(guids)
+
+
 def test_integer_widths_agree() -> None:
     values = [1, -2, None, 2**31 - 1]
     wide = fp(pa.table({"n": pa.array(values, type=pa.int64())}))
