@@ -21,7 +21,12 @@ from recovery_platform.engine.deltars_diff import (
     key_diff_by_scan,
     reverse,
 )
-from recovery_platform.engine.deltars_source import orphan_count, read_source, source_diff
+from recovery_platform.engine.deltars_source import (
+    orphan_count,
+    parent_keys,
+    read_source,
+    source_diff,
+)
 from recovery_platform.engine.deltars_table import (
     arrow_schema,
     commit_properties,
@@ -55,6 +60,9 @@ from recovery_platform.engine.version_memo import LoadedVersions, VersionMemo
 
 __all__ = ["DeltaRsEngine"]
 
+KEY_INDEXES_KEPT = 8
+"""Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys)."""
+
 
 def _split_properties(properties: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """`delta.*` table properties, and the others (which delta-rs refuses at creation)."""
@@ -84,6 +92,8 @@ class DeltaRsEngine(StorageEngine):
     def __init__(self, storage_options: Mapping[str, str] | None = None) -> None:
         self._options: dict[str, str] | None = dict(storage_options) if storage_options else None
         self._memo = VersionMemo()
+        # a parent's key index serves each of its children; a few versions' worth is enough
+        self._key_indexes = VersionMemo(capacity=KEY_INDEXES_KEPT)
         self._loaded: LoadedVersions[DeltaTable] = LoadedVersions()
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
@@ -201,6 +211,9 @@ class DeltaRsEngine(StorageEngine):
                 predicate=f"t.{quoted} = s.{quoted}",
                 source_alias="s",
                 target_alias="t",
+                # the upsert is a small in-memory table (a day's changes): executed whole, it
+                # merges faster than streamed, and its key range can prune target files
+                streamed_exec=False,
                 commit_properties=commit_properties(commit_metadata),
             )
             .when_matched_update_all()
@@ -395,7 +408,11 @@ class DeltaRsEngine(StorageEngine):
         """Child rows whose non-null foreign key matches no parent row (deleted ones count)."""
         child = self._open(child_uri, child_version)
         parent = self._open(parent_uri, parent_version)
-        return orphan_count(child, child_column, parent, parent_key, sample_size)
+        parents = self._key_indexes.get_or_compute(
+            parent_uri, str(parent.metadata().id), parent.version(), ("keys", parent_key),
+            lambda: parent_keys(parent, parent_key),
+        )
+        return orphan_count(child, child_column, parents, sample_size)
 
     def storage_delta(self, uri: str, from_version: int, to_version: int) -> StorageDelta:
         """Files (and bytes) that moving from one version's file set to the other's adds/drops."""

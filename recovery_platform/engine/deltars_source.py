@@ -16,6 +16,7 @@ from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars_diff import content_hashes, row_states
 from recovery_platform.engine.deltars_table import arrow_schema, iter_batches
+from recovery_platform.engine.key_index import KeyIndex, key_index, not_in_index
 from recovery_platform.engine.values import OrphanCount, SourceDiff, TableShape
 
 JOIN_KEY_TYPE = pa.string()
@@ -114,21 +115,23 @@ def _target_side(
 
 
 def orphan_count(
-    child: DeltaTable, child_column: str, parent: DeltaTable, parent_key: str, sample_size: int
+    child: DeltaTable, child_column: str, parents: KeyIndex, sample_size: int
 ) -> OrphanCount:
     """Child rows whose non-null foreign key matches no parent row.
 
     Every parent row present in the table counts as a match, deleted or purged ones included:
     a soft-deleted parent still exists, and flagging its children is a separate, softer check.
     """
-    parent_keys = _column_values(parent, parent_key)
-    values = pc.drop_null(_column_values(child, child_column))
-    # one hash-set build over the parent keys for all child rows, not one per child batch
-    missing = values.filter(pc.invert(pc.is_in(values, value_set=parent_keys)))
+    missing = not_in_index(_column_values(child, child_column), parents)
     samples: list[str] = []
     if sample_size > 0 and len(missing):
         samples = sorted(str(v) for v in pc.unique(missing).to_pylist())[:sample_size]
     return OrphanCount(count=len(missing), sample_keys=tuple(samples))
+
+
+def parent_keys(parent: DeltaTable, parent_key: str) -> KeyIndex:
+    """The key index of a parent version (built once per version by the engine)."""
+    return key_index(_column_values(parent, parent_key))
 
 
 def _column_values(dt: DeltaTable, column: str) -> pa.Array:

@@ -38,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["EMPTY_FINGERPRINT", "combine", "fingerprint_batches", "row_hashes"]
+__all__ = ["EMPTY_FINGERPRINT", "combine", "fingerprint_batches", "row_hashes", "value_hashes"]
 
 EMPTY_FINGERPRINT = 0
 """The fingerprint of a table without rows."""
@@ -280,6 +280,14 @@ def _column_hash(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if not parts:
         return np.empty(0, dtype=np.uint64)
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def value_hashes(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """One stable 64-bit hash per value of one column (a null hashes to the null constant).
+
+    The per-value hash the row hashes are built from; key indexes use it for membership.
+    """
+    return _column_hash(values)
 
 
 def row_hashes(batch: pa.RecordBatch | pa.Table) -> np.ndarray:
