@@ -60,7 +60,8 @@ def _run(scale: str, engine_name: str, work: Path, tables: int | None) -> list[P
         from recovery_platform.defs.resources import build_engine
 
         engine = build_engine(engine_name, {})
-        return probe(PROBES[scale], work, engine, naive=True)
+        return probe(PROBES[scale], work, engine, naive=True,
+                     fresh_engine=lambda: build_engine(engine_name, {}))
     scenario = SCENARIOS[scale]
     if tables is not None:
         scenario = replace(scenario, name=f"{scenario.name}-{tables}t", tables=tables,

@@ -26,3 +26,21 @@ def test_smoke_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
     markdown = (out / "smoke-deltars.md").read_text()
     assert "| phase | wall s | rows/s | peak RSS MB |" in markdown
     assert "whole rollback through rollback_job" in markdown
+
+
+def test_the_single_table_probe_runs_with_its_baselines(tmp_path: Path) -> None:
+    """`probe-1m` and `probe-10m` at a size CI can afford: every phase, no timing assertions."""
+    from benchmarks.probes import probe
+    from recovery_platform.engine.deltars import DeltaRsEngine
+
+    phases = probe(20_000, tmp_path, DeltaRsEngine(), naive=True, fresh_engine=DeltaRsEngine)
+
+    names = [p.name for p in phases]
+    for expected in ("first load", "daily sync", "row counts", "record-state fingerprint",
+                     "key diff", "baseline (a)", "baseline (b)", "restore call alone"):
+        assert any(expected in n for n in names), (expected, names)
+    restore = next(p for p in phases if "restore call alone" in p.name)
+    assert (restore.notes["parquet_files_written"], restore.notes["parquet_bytes_written"]) == (
+        0, 0)
+    sync = next(p for p in phases if "daily sync" in p.name)
+    assert 0 < sync.notes["bytes_written"]

@@ -85,14 +85,22 @@ class Checkpoint:
         raise KeyError(table)
 
 
-def pin_table(lakehouse: Lakehouse, table: str, *, version: int | None = None) -> PinnedTable:
-    """Read a table's version, counts and fingerprint, all at one exact version."""
+def pin_table(
+    lakehouse: Lakehouse, table: str, *, version: int | None = None, fingerprint: int | None = None
+) -> PinnedTable:
+    """Read a table's version, counts and fingerprint, all at one exact version.
+
+    `fingerprint` is given only where the version is known to hold data files whose
+    fingerprint is already pinned (a proven restore); the counts are always read.
+    """
     uri = lakehouse.bronze_uri(table)
     engine = lakehouse.engine
     state = engine.state(uri, version)
-    counts, fingerprint = engine.counts_and_fingerprint(
-        uri, lakehouse.config.table(table).shape, state.version
-    )
+    shape = lakehouse.config.table(table).shape
+    if fingerprint is None:
+        counts, fingerprint = engine.counts_and_fingerprint(uri, shape, state.version)
+    else:
+        counts = engine.row_counts(uri, shape, state.version)
     return PinnedTable(
         table=table,
         version=state.version,

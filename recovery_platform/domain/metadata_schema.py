@@ -96,7 +96,8 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("DeletedRows", I64, "Rows with IsDeleted."),
         _c("PurgedRows", I64, "Rows with IsPurged."),
         _c("NullKeys", I64, "Rows with a null primary key (must be 0)."),
-        _c("Fingerprint", S, "Content fingerprint, 16 hex digits; proves a restore."),
+        _c("Fingerprint", S, "Record-state fingerprint (key and tracking columns), 16 hex "
+           "digits; proves a restore."),
         _c("ValidationStatus", S, "Validated or Failed for this table."),
     ),
     MetadataTable.SyncAuditLog: (
@@ -150,7 +151,7 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("ActiveRows", I64, "Active rows."),
         _c("DeletedRows", I64, "Deleted rows."),
         _c("PurgedRows", I64, "Purged rows."),
-        _c("Fingerprint", S, "Content fingerprint."),
+        _c("Fingerprint", S, "Record-state fingerprint."),
         _c("CapturedAt", TS, "When.", nullable=False),
     ),
     MetadataTable.RollbackComparisonReports: (
@@ -158,7 +159,8 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("PlanId", S, "Rollback plan."),
         _c("PipelineRunId", S, "Dagster run id."),
         _c("TableName", S, "Table.", nullable=False),
-        _c("MetricName", S, "total, active, deleted, purged, fingerprint, ...", nullable=False),
+        _c("MetricName", S, "total, active, deleted, purged, null_keys, fingerprint, all_columns",
+           nullable=False),
         _c("BeforeValue", S, "Value before the rollback."),
         _c("AfterValue", S, "Value after the rollback."),
         _c("ExpectedValue", S, "Value pinned by the checkpoint."),

@@ -330,11 +330,19 @@ def _post_validate(
 
 
 def _after_pins(
-    lakehouse: Lakehouse, checked: Sequence[TableRestoreOutcome]
+    lakehouse: Lakehouse, target: Checkpoint, checked: Sequence[TableRestoreOutcome]
 ) -> list[PinnedTable]:
-    """Pins of the restored tables; one whose proof could not read it has none to give."""
+    """Pins of the restored tables; one whose proof could not read it has none to give.
+
+    A table its proof found on the target's data files has the target's content: its pin
+    takes the recounted counts and the target's fingerprint instead of reading it again.
+    """
     def pin(outcome: TableRestoreOutcome) -> PinnedTable | None:
         try:
+            check = outcome.check
+            if check is not None and check.passed and check.same_files:
+                return pin_table(lakehouse, outcome.table, version=check.version,
+                                 fingerprint=target.pin(outcome.table).fingerprint)
             return pin_table(lakehouse, outcome.table)
         except Exception:  # already reported failed by its proof; the others are still pinned
             if outcome.check is not None and outcome.check.passed:
@@ -356,7 +364,7 @@ def _post_rollback_checkpoint(
     checked: Sequence[TableRestoreOutcome],
 ) -> Checkpoint | None:
     """Pin the result after a fully successful rollback; snapshot before/after states."""
-    after_pins = _after_pins(lakehouse, checked)
+    after_pins = _after_pins(lakehouse, target, checked)
     store.append(MetadataTable.RollbackStateSnapshots, [
         *snapshot_rows([pre.pin(t) for t in recorded.scope], phase="Before", run_id=audit.run_id,
                        plan_id=recorded.plan_id),

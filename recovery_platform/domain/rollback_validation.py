@@ -1,12 +1,13 @@
 """Proving a rollback: restored tables must equal their checkpoint exactly (zero tolerance).
 
-A restore that reports success but whose content does not match is caught here. Three things are
-compared with the checkpoint: the counts and the record-state fingerprint (read back from the
-restored version's key and tracking columns), and every other column. For the last, a restore
-that re-references exactly the checkpoint version's data files is identical by construction
-(Delta data files are immutable), which the log shows without reading data; when the files
-differ (a table already equal to the checkpoint after a compaction, say) both versions are read
-whole and compared by a fingerprint over every column.
+A restore that reports success but whose content does not match is caught here. The counts are
+recounted from the restored rows (the tracking flags of every data file; null keys from the
+log's statistics where it has them) and compared with the checkpoint's. Content is compared by
+data files: a restore that re-references exactly the checkpoint version's data files holds the
+checkpoint's rows, every column of them, by construction (Delta data files are immutable), so
+its record-state fingerprint is the pinned one. When the files differ (a table already equal to
+the checkpoint after a compaction, say) nothing is taken from the pin: the fingerprint is
+recomputed and both versions are read whole and compared over every column.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class RestoredTableCheck:
     failures: tuple[str, ...]
     relations: str = ""
     """What the referential check found, or why it was not counted again."""
+    same_files: bool = False
+    """The restored version references exactly the pinned version's data files."""
 
     @property
     def passed(self) -> bool:
@@ -81,13 +84,18 @@ def check_restored_table(
     engine = lakehouse.engine
     pin = target.pin(table)
     uri = lakehouse.bronze_uri(table)
+    shape = lakehouse.config.table(table).shape
     known = dict(versions or {})
     version = known.get(table)
     if version is None:
         version = known[table] = engine.state(uri).version
-    counts, fingerprint = engine.counts_and_fingerprint(
-        uri, lakehouse.config.table(table).shape, version
-    )
+    same_files = _same_files(lakehouse, table, pin.version, version)
+    if same_files:
+        # the pinned version's data files, so its fingerprint; the counts are still recounted
+        # from the restored rows' tracking flags, which also reads every data file
+        counts, fingerprint = engine.row_counts(uri, shape, version), pin.fingerprint
+    else:
+        counts, fingerprint = engine.counts_and_fingerprint(uri, shape, version)
     metrics = [
         Metric(name, str(getattr(before.counts, name)), str(getattr(counts, name)),
                str(getattr(pin.counts, name)))
@@ -95,7 +103,6 @@ def check_restored_table(
     ]
     metrics.append(Metric("fingerprint", format_fingerprint(before.fingerprint),
                           format_fingerprint(fingerprint), format_fingerprint(pin.fingerprint)))
-    same_files = _same_files(lakehouse, table, pin.version, version)
     all_columns = IDENTICAL if same_files else _compare_all_columns(lakehouse, uri, pin.version,
                                                                     version)
     metrics.append(Metric(ALL_COLUMNS_METRIC, f"version {before.version}", all_columns,
@@ -111,7 +118,8 @@ def check_restored_table(
             failures.append(f"{result.invariant.value}: expected {result.expected}, found "
                             f"{result.actual}")
     referential = validation.result(Invariant.referential_integrity)
-    return RestoredTableCheck(table, version, tuple(metrics), tuple(failures), referential.actual)
+    return RestoredTableCheck(table, version, tuple(metrics), tuple(failures), referential.actual,
+                              same_files)
 
 
 def _same_files(lakehouse: Lakehouse, table: str, pinned: int, now: int | None = None) -> bool:

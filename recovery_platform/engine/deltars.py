@@ -14,7 +14,11 @@ from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
-from recovery_platform.engine.deltars_counts import counts_from_stats, counts_of_batches
+from recovery_platform.engine.deltars_counts import (
+    counts_by_flag_scan,
+    counts_from_stats,
+    counts_of_batches,
+)
 from recovery_platform.engine.deltars_diff import (
     cdf_usable,
     key_diff_by_cdf,
@@ -301,16 +305,16 @@ class DeltaRsEngine(StorageEngine):
     def row_counts(self, uri: str, shape: TableShape, version: int | None = None) -> RowCounts:
         """Counts by tracking state; from log statistics only where they are exact.
 
-        Without exact statistics the counts need a scan of the key and tracking columns: the
-        columns the fingerprint covers, so that scan also fingerprints the version (a pin or a
-        proof usually asks for it next) and both answers are remembered.
+        Without exact statistics the tracking flags are scanned, null keys taken from the
+        statistics; without those either, the key and tracking columns are scanned, which also
+        fingerprints the version (both answers are remembered).
         """
         dt = self._open(uri, version)
         table_id, at = str(dt.metadata().id), dt.version()
         remembered = self._memo.recall(uri, table_id, at, ("counts", shape))
         if isinstance(remembered, RowCounts):
             return remembered
-        from_stats = counts_from_stats(dt, shape)
+        from_stats = counts_from_stats(dt, shape) or counts_by_flag_scan(dt, shape)
         if from_stats is not None:
             return self._memo.get_or_compute(uri, table_id, at, ("counts", shape),
                                              lambda: from_stats)

@@ -9,6 +9,7 @@ doubt falls back to a scan of just the key and tracking columns.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -140,6 +141,30 @@ def counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
         both_flags=counts["both"],
         method="log_stats",
     )
+
+
+def counts_by_flag_scan(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
+    """Counts from a scan of the tracking flags alone, null keys from the log's statistics.
+
+    Reading two boolean columns costs a fraction of reading the key; None when the statistics
+    lack the key's null counts or the table has no tracking flags (then the key is read too).
+    """
+    names = set(arrow_schema(dt).names)
+    flags = [c for c in (shape.deleted, shape.purged) if c is not None and c in names]
+    if not flags:
+        return None
+    null_keys = 0
+    if shape.key is not None and shape.key in names:
+        stats = _Stats(dt)
+        records = stats.columns.get("num_records", [])
+        if stats.files and (not records or any(value is None for value in records)):
+            return None
+        key_nulls = stats.null_counts(shape.key, records) if stats.files else []
+        if key_nulls is None:
+            return None
+        null_keys = sum(key_nulls)
+    counts = counts_of_batches(iter_batches(dt, flags), replace(shape, key=None), set(flags))
+    return replace(counts, null_keys=null_keys)
 
 
 def _true_mask(batch: pa.RecordBatch, column: str | None) -> pa.Array:

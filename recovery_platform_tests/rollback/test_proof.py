@@ -42,6 +42,21 @@ def test_a_restore_to_the_checkpoints_files_is_proven_from_the_log(lab: Lab) -> 
     assert _metric(check, "fingerprint") == f"{pin.fingerprint:016x}"
 
 
+def test_on_the_checkpoints_files_the_counts_are_still_recounted(lab: Lab) -> None:
+    """Same data files vouch for the content; the counts are read back, never copied."""
+    target = lab.batch(-1)
+    pin = target.pin("contact")
+    off_by_one = replace(pin, counts=replace(pin.counts, active=pin.counts.active + 1))
+    forged = replace(target, tables=tuple(off_by_one if p.table == "contact" else p
+                                          for p in target.tables))
+
+    check = _prove(lab, forged, "contact")
+
+    assert check.same_files
+    assert not check.passed
+    assert f"active: expected {pin.counts.active + 1}, found {pin.counts.active}" in check.failures
+
+
 def test_other_files_with_the_same_rows_are_compared_column_by_column(lab: Lab) -> None:
     target = lab.batch(-1)
     pin = target.pin("contact")
