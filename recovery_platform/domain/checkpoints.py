@@ -21,7 +21,7 @@ from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.retention import ensure_retention
 from recovery_platform.domain.table_parallelism import map_tables
 from recovery_platform.domain.vocabulary import CheckpointType, OperationType, ValidationStatus
-from recovery_platform.engine import EngineError, RowCounts
+from recovery_platform.engine import EngineError, RowCounts, TableState
 
 T = TypeVar("T")
 
@@ -148,6 +148,20 @@ def recorded_pins(store: MetadataStore, tables: Collection[str]) -> dict[PinKey,
             pinned = _pin_from_row(row)
             found[(pinned.table, pinned.version, pinned.table_id)] = pinned
     return found
+
+
+def counts_at(
+    lakehouse: Lakehouse,
+    table: str,
+    state: TableState,
+    known: Mapping[PinKey, PinnedTable] | None = None,
+) -> RowCounts:
+    """A version's counts: those a checkpoint pinned for it (same table id), else counted."""
+    pinned = (known or {}).get((table, state.version, state.table_id))
+    if pinned is not None:
+        return pinned.counts
+    return lakehouse.engine.row_counts(lakehouse.bronze_uri(table),
+                                       lakehouse.config.table(table).shape, state.version)
 
 
 def daily_checkpoint_name(day: date) -> str:

@@ -50,8 +50,7 @@ def create_manual_checkpoint(
     ), strict=True))
     validations = list(map_tables(lakehouse.engine, names, lambda t: validate_table(
         lakehouse, t, version=versions[t], parent_versions=versions)))
-    pins = pin_tables(lakehouse, names, {v.table: v.version for v in validations},
-                      known=recorded_pins(store, names))
+    pins = pin_tables(lakehouse, names, versions, known=recorded_pins(store, names))
     failed = [f"{v.table}: {'; '.join(v.failures)}" for v in validations if not v.passed]
     checkpoint = record_checkpoint(
         lakehouse, store, audit, checkpoint_type=CheckpointType.Manual, name=name, pins=pins,

@@ -317,8 +317,7 @@ def _post_validate(
     found = dict(zip(tables, map_tables(lakehouse.engine, tables, lambda table: _latest(
         lakehouse, table)), strict=True))
     versions = {table: version for table, version in found.items() if version is not None}
-    checked = list(map_tables(lakehouse.engine, list(by_table),
-                              lambda table: prove(by_table[table])))
+    checked = list(map_tables(lakehouse.engine, tables, lambda table: prove(by_table[table])))
     _set_intents(store, recorded.plan_id, {
         o.table: {"IntentStatus": "validated" if o.check.passed else "failed",
                   "ErrorMessage": None if o.check.passed else "; ".join(o.check.failures)}

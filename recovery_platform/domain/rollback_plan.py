@@ -12,7 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from recovery_platform.domain.audit import AuditTrail, utc_now
-from recovery_platform.domain.checkpoints import Checkpoint, PinKey, PinnedTable, recorded_pins
+from recovery_platform.domain.checkpoints import (
+    Checkpoint,
+    PinKey,
+    PinnedTable,
+    counts_at,
+    recorded_pins,
+)
 from recovery_platform.domain.lakehouse import Lakehouse
 from recovery_platform.domain.metadata_schema import MetadataTable
 from recovery_platform.domain.metadata_store import MetadataStore
@@ -174,8 +180,7 @@ def measure_impact(
     pin = checkpoint.pin(table)
     state = engine.state(uri)
     current = state.version
-    recorded = (known or {}).get((table, current, state.table_id))
-    counts = recorded.counts if recorded is not None else engine.row_counts(uri, shape, current)
+    counts = counts_at(lakehouse, table, state, known)
     diff = engine.key_diff(uri, shape, current, pin.version)
     storage = engine.storage_delta(uri, current, pin.version)
     changed = diff.added + diff.removed + diff.changed

@@ -24,7 +24,7 @@ from recovery_platform.domain.metadata_store import MetadataStore
 from recovery_platform.domain.table_parallelism import dependency_levels
 from recovery_platform.domain.validation import Invariant, InvariantResult, validate_table
 from recovery_platform.domain.vocabulary import CheckpointType, ValidationStatus
-from recovery_platform.engine import WHOLE_ROWS
+from recovery_platform.engine import WHOLE_ROWS, StorageDelta
 
 COUNT_METRICS = ("total", "active", "deleted", "purged", "null_keys")
 ALL_COLUMNS_METRIC = "all_columns"
@@ -78,8 +78,8 @@ def check_restored_table(
 ) -> RestoredTableCheck:
     """Compare a restored table with its pin in `target` and re-run the invariants.
 
-    `versions` are tables' current versions where the caller knows them (a rollback knows what
-    its restores committed); other tables are looked up.
+    `versions` are tables' current versions where the caller has read them already (an apply
+    reads every restored table's once for all its proofs); other tables are looked up.
     """
     engine = lakehouse.engine
     pin = target.pin(table)
@@ -89,7 +89,8 @@ def check_restored_table(
     version = known.get(table)
     if version is None:
         version = known[table] = engine.state(uri).version
-    same_files = _same_files(lakehouse, table, pin.version, version)
+    files = engine.storage_delta(uri, pin.version, version)
+    same_files = _unchanged(files)
     if same_files:
         # the pinned version's data files, so its fingerprint; the counts are still recounted
         # from the restored rows' tracking flags, which also reads every data file
@@ -104,7 +105,7 @@ def check_restored_table(
     metrics.append(Metric("fingerprint", format_fingerprint(before.fingerprint),
                           format_fingerprint(fingerprint), format_fingerprint(pin.fingerprint)))
     all_columns = IDENTICAL if same_files else _compare_all_columns(lakehouse, uri, pin.version,
-                                                                    version)
+                                                                    version, files)
     metrics.append(Metric(ALL_COLUMNS_METRIC, f"version {before.version}", all_columns,
                           IDENTICAL))
     failures = [f"{m.name}: expected {m.expected}, found {m.after}" for m in metrics
@@ -122,21 +123,26 @@ def check_restored_table(
                               same_files)
 
 
+def _unchanged(files: StorageDelta) -> bool:
+    """Whether two versions reference exactly the same data files."""
+    return files.files_added == 0 and files.files_removed == 0
+
+
 def _same_files(lakehouse: Lakehouse, table: str, pinned: int, now: int | None = None) -> bool:
     """Whether the table's version `now` (latest if None) references exactly `pinned`'s files."""
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(table)
     current = engine.state(uri).version if now is None else now
-    files = engine.storage_delta(uri, pinned, current)
-    return files.files_added == 0 and files.files_removed == 0
+    return _unchanged(engine.storage_delta(uri, pinned, current))
 
 
-def _compare_all_columns(lakehouse: Lakehouse, uri: str, pinned: int, restored: int) -> str:
-    """Every column of two versions with different data files, compared by reading both."""
+def _compare_all_columns(
+    lakehouse: Lakehouse, uri: str, pinned: int, restored: int, files: StorageDelta
+) -> str:
+    """Every column of two versions with different data `files`, compared by reading both."""
     engine = lakehouse.engine
     if engine.fingerprint(uri, WHOLE_ROWS, restored) == engine.fingerprint(uri, WHOLE_ROWS, pinned):
         return IDENTICAL
-    files = engine.storage_delta(uri, pinned, restored)
     return (f"different rows ({files.files_added} data files added and {files.files_removed} "
             f"removed relative to version {pinned})")
 
@@ -157,14 +163,15 @@ def _relations_as_validated(
             or target.status is not ValidationStatus.Validated
             or not target.pin(table).validated):
         return None
-    level = {t: i for i, wave in enumerate(dependency_levels(
-        lakehouse.config, [p.table for p in target.tables])) for t in wave}
+    level: dict[str, int] = {}
+    if target.checkpoint_type is CheckpointType.DailyBatch:  # its sync validated in these waves
+        waves = dependency_levels(lakehouse.config, [p.table for p in target.tables])
+        level = {t: i for i, wave in enumerate(waves) for t in wave}
     for relation in lakehouse.config.table(table).relations:
         parent = next((p for p in target.tables if p.table == relation.references), None)
         if parent is None or not parent.validated:
             return None
-        if (target.checkpoint_type is CheckpointType.DailyBatch and parent.table != table
-                and level[parent.table] >= level[table]):
+        if level and parent.table != table and level[parent.table] >= level[table]:
             return None  # a reference cycle: the sync could not validate against the pin
         if not _same_files(lakehouse, parent.table, parent.version, versions.get(parent.table)):
             return None

@@ -15,7 +15,7 @@ from enum import StrEnum
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recovery_platform.domain.checkpoints import PinKey, PinnedTable
+from recovery_platform.domain.checkpoints import PinKey, PinnedTable, counts_at
 from recovery_platform.domain.lakehouse import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform.domain.table_config import (
     DELETED_COLUMN,
@@ -210,9 +210,7 @@ def sync_table(
         engine.create_table(uri, spec.bronze_schema(), properties=PLATFORM_TABLE_PROPERTIES)
     state = engine.state(uri)
     before = state.version
-    pinned = (known or {}).get((table, before, state.table_id))
-    counts_before = (pinned.counts if pinned is not None
-                     else engine.row_counts(uri, spec.shape, before))
+    counts_before = counts_at(lakehouse, table, state, known)
     active_before = counts_before.active
     diff = engine.source_diff(uri, extract_uri, spec.shape, compare_columns=spec.data_columns)
     counts, purged_mask = classify(diff, spec, purge, sync_date, active_before)

@@ -14,11 +14,7 @@ from deltalake import DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine import deltars_maintenance as maintenance
-from recovery_platform.engine.deltars_counts import (
-    counts_by_flag_scan,
-    counts_from_stats,
-    counts_of_batches,
-)
+from recovery_platform.engine.deltars_counts import counts_of_batches, counts_without_key_scan
 from recovery_platform.engine.deltars_diff import (
     cdf_usable,
     key_diff_by_cdf,
@@ -314,10 +310,10 @@ class DeltaRsEngine(StorageEngine):
         remembered = self._memo.recall(uri, table_id, at, ("counts", shape))
         if isinstance(remembered, RowCounts):
             return remembered
-        from_stats = counts_from_stats(dt, shape) or counts_by_flag_scan(dt, shape)
-        if from_stats is not None:
+        without_key = counts_without_key_scan(dt, shape)
+        if without_key is not None:
             return self._memo.get_or_compute(uri, table_id, at, ("counts", shape),
-                                             lambda: from_stats)
+                                             lambda: without_key)
         return self._scan(dt, uri, shape)[0]
 
     def fingerprint(self, uri: str, shape: TableShape, version: int | None = None) -> int:

@@ -2,8 +2,9 @@
 
 A checkpoint records counts for every table, so they must be cheap on large tables, and exact:
 the log's per-file statistics are used only when every file has them and each tracking column
-holds a single value within each file (as it does after a sync that rewrites whole files); any
-doubt falls back to a scan of just the key and tracking columns.
+holds a single value within each file (as it does after a sync that rewrites whole files).
+Otherwise only the two tracking flags are scanned, null keys taken from the statistics; when
+those are missing too, the engine scans the key and tracking columns (`counts_of_batches`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars_table import arrow_schema, iter_batches
 from recovery_platform.engine.values import RowCounts, TableShape
-
-
-def row_counts(dt: DeltaTable, shape: TableShape) -> RowCounts:
-    """Counts of the loaded version: from log statistics if they are exact, else by a scan."""
-    from_stats = counts_from_stats(dt, shape)
-    return from_stats if from_stats is not None else _counts_by_scan(dt, shape)
 
 
 def _stat_names(dt: DeltaTable) -> dict[str, str]:
@@ -101,8 +96,14 @@ def _file_flags(
     return stats.flags(column, records)
 
 
-def counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
-    """Counts from per-file statistics, or None when they cannot be exact."""
+def counts_without_key_scan(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
+    """Counts that need no read of the key column, or None when the key must be read.
+
+    Exact from the per-file statistics when every tracking flag is uniform within each file;
+    else from a scan of the two flags alone (a fraction of reading the key), null keys taken
+    from the statistics. None when the statistics lack record or key null counts, or mixed
+    flags leave nothing but the key to read.
+    """
     stats = _Stats(dt)
     if stats.files == 0:
         return RowCounts(0, 0, 0, 0, 0, 0, method="log_stats")
@@ -119,7 +120,7 @@ def counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
     deleted = _file_flags(stats, shape.deleted, names, records)
     purged = _file_flags(stats, shape.purged, names, records)
     if deleted is None or purged is None:
-        return None
+        return _flag_scan(dt, shape, names, null_keys)
     counts = {"active": 0, "deleted": 0, "purged": 0, "both": 0}
     for n, is_deleted, is_purged in zip(records, deleted, purged, strict=True):
         state = (
@@ -143,26 +144,13 @@ def counts_from_stats(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
     )
 
 
-def counts_by_flag_scan(dt: DeltaTable, shape: TableShape) -> RowCounts | None:
-    """Counts from a scan of the tracking flags alone, null keys from the log's statistics.
-
-    Reading two boolean columns costs a fraction of reading the key; None when the statistics
-    lack the key's null counts or the table has no tracking flags (then the key is read too).
-    """
-    names = set(arrow_schema(dt).names)
+def _flag_scan(
+    dt: DeltaTable, shape: TableShape, names: set[str], null_keys: int
+) -> RowCounts | None:
+    """Counts from a scan of the tracking flags alone; None when the table has none."""
     flags = [c for c in (shape.deleted, shape.purged) if c is not None and c in names]
     if not flags:
         return None
-    null_keys = 0
-    if shape.key is not None and shape.key in names:
-        stats = _Stats(dt)
-        records = stats.columns.get("num_records", [])
-        if stats.files and (not records or any(value is None for value in records)):
-            return None
-        key_nulls = stats.null_counts(shape.key, records) if stats.files else []
-        if key_nulls is None:
-            return None
-        null_keys = sum(key_nulls)
     counts = counts_of_batches(iter_batches(dt, flags), replace(shape, key=None), set(flags))
     return replace(counts, null_keys=null_keys)
 
@@ -172,15 +160,6 @@ def _true_mask(batch: pa.RecordBatch, column: str | None) -> pa.Array:
     if column is None:
         return pa.array([False] * batch.num_rows, type=pa.bool_())
     return pc.fill_null(batch.column(column), False)
-
-
-def _counts_by_scan(dt: DeltaTable, shape: TableShape) -> RowCounts:
-    """Counts from a streamed scan of only the key and tracking columns."""
-    names = set(arrow_schema(dt).names)
-    columns = [c for c in (shape.key, shape.deleted, shape.purged) if c is not None and c in names]
-    if not columns:
-        columns = arrow_schema(dt).names[:1]
-    return counts_of_batches(iter_batches(dt, columns), shape, names)
 
 
 def counts_of_batches(

@@ -26,11 +26,6 @@ class KeyIndex:
     hashes: np.ndarray
     keys: pa.Array
 
-    @property
-    def nbytes(self) -> int:
-        """Memory held, to bound how many indexes are kept."""
-        return int(self.hashes.nbytes) + int(self.keys.nbytes)
-
 
 def key_index(keys: pa.Array) -> KeyIndex:
     """Index the non-null `keys` (strings)."""

@@ -49,11 +49,6 @@ class VersionMemo:
         with self._lock:
             return self._answers.get((uri, table_id, version, question))
 
-    def known(self, uri: str, table_id: str, version: int, question: Hashable) -> bool:
-        """Whether the answer is remembered (it may still be evicted before it is asked for)."""
-        with self._lock:
-            return (uri, table_id, version, question) in self._answers
-
     def __len__(self) -> int:
         return len(self._answers)
 
