@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +28,7 @@ from recovery_platform.engine.deltars_table import (
     uses_column_mapping,
 )
 from recovery_platform.engine.fingerprint import row_hashes
+from recovery_platform.engine.row_compare import rows_differ
 from recovery_platform.engine.values import CommitInfo, KeyDiff, TableShape
 
 STATE_NAMES = ("active", "deleted", "purged")
@@ -39,6 +41,8 @@ _FEED_NEUTRAL_PROPERTIES = frozenset(
 )
 """Properties whose change leaves the change data feed as it was (the retention rule sets them)."""
 _CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+Mask: TypeAlias = pa.ChunkedArray | pa.Array
+"""Booleans per key, Arrow-side."""
 _SIDE_SCHEMA = pa.schema([("key", pa.large_string()), ("hash", pa.uint64()), ("state", pa.int8())])
 
 
@@ -97,25 +101,46 @@ def compare_sides(
     sample_size: int,
     method: str,
 ) -> KeyDiff:
-    """Net the two sides per key into added / removed / changed counts and samples."""
+    """Net two (key, hash, state) sides per key into added / removed / changed counts."""
     joined = before.join(
         after, keys="key", join_type="full outer", left_suffix="_from", right_suffix="_to"
     )
-    had = pc.is_valid(joined.column("hash_from"))
-    has = pc.is_valid(joined.column("hash_to"))
+    hash_from, hash_to = joined.column("hash_from"), joined.column("hash_to")
+    return _netted(
+        joined.column("key"),
+        pc.is_valid(hash_from),
+        pc.is_valid(hash_to),
+        pc.fill_null(pc.not_equal(hash_from, hash_to), False),
+        joined.column("state_from"),
+        joined.column("state_to"),
+        (from_version, to_version, sample_size, method),
+    )
+
+
+def _netted(
+    keys: pa.ChunkedArray | pa.Array,
+    had: Mask,
+    has: Mask,
+    differs: Mask,
+    state_from: pa.ChunkedArray | pa.Array,
+    state_to: pa.ChunkedArray | pa.Array,
+    about: tuple[int, int, int, str],
+) -> KeyDiff:
+    """The KeyDiff of keys that existed before (`had`) and after (`has`), one entry per key."""
+    from_version, to_version, sample_size, method = about
     added_mask = pc.and_not(has, had)
     removed_mask = pc.and_not(had, has)
     both = pc.and_(had, has)
-    changed_mask = pc.and_(both, pc.not_equal(joined.column("hash_from"), joined.column("hash_to")))
+    changed_mask = pc.and_(both, differs)
     state_changes: dict[str, int] = {}
-    moved = joined.filter(
-        pc.and_(both, pc.not_equal(joined.column("state_from"), joined.column("state_to")))
-    )
-    if moved.num_rows:
-        pairs = moved.group_by(["state_from", "state_to"]).aggregate([("key", "count")])
+    moved = pc.and_(both, pc.fill_null(pc.not_equal(state_from, state_to), False))
+    if _count(moved):
+        pairs = pa.table(
+            {"from": pc.filter(state_from, moved), "to": pc.filter(state_to, moved)}
+        ).group_by(["from", "to"]).aggregate([([], "count_all")])
         for row in pairs.to_pylist():
-            name = f"{STATE_NAMES[row['state_from']]}->{STATE_NAMES[row['state_to']]}"
-            state_changes[name] = int(row["key_count"])
+            name = f"{STATE_NAMES[row['from']]}->{STATE_NAMES[row['to']]}"
+            state_changes[name] = int(row["count_all"])
     return KeyDiff(
         from_version=from_version,
         to_version=to_version,
@@ -123,19 +148,19 @@ def compare_sides(
         removed=_count(removed_mask),
         changed=_count(changed_mask),
         state_changes=dict(sorted(state_changes.items())),
-        sample_added=_sample(joined, added_mask, sample_size),
-        sample_removed=_sample(joined, removed_mask, sample_size),
-        sample_changed=_sample(joined, changed_mask, sample_size),
+        sample_added=_sample(keys, added_mask, sample_size),
+        sample_removed=_sample(keys, removed_mask, sample_size),
+        sample_changed=_sample(keys, changed_mask, sample_size),
         method="change_data_feed" if method == "change_data_feed" else "key_scan",
     )
 
 
-def _count(mask: pa.ChunkedArray | pa.Array) -> int:
+def _count(mask: Mask) -> int:
     return int(pc.sum(mask).as_py() or 0)
 
 
-def _sample(joined: pa.Table, mask: pa.ChunkedArray | pa.Array, size: int) -> tuple[str, ...]:
-    keys = joined.filter(mask).column("key")
+def _sample(keys: pa.ChunkedArray | pa.Array, mask: Mask, size: int) -> tuple[str, ...]:
+    keys = pc.filter(keys, mask)
     if size <= 0 or len(keys) == 0:
         return ()
     ordered = pc.take(keys, pc.sort_indices(keys))
@@ -214,41 +239,67 @@ def key_diff_by_cdf(
     high: int,
     sample_size: int,
 ) -> KeyDiff:
-    """Net the change data feed of (low, high] per key: first pre-image vs last post-image."""
+    """Net the change data feed of (low, high] per key: first pre-image vs last post-image.
+
+    Per key, the first event (by version, pre-image before post-image) says whether the key
+    existed at `low` and how, the last whether and how it exists at `high`; the two are
+    compared column by column (`engine/row_compare.py`), so the images in between cost nothing.
+    """
     columns = _union_columns(dt_low, dt_high)
-    parts = []
+    data_parts, event_parts = [], []
     for batch in _cdf_batches(latest, low, high):
-        post = pc.is_in(
-            pc.cast(batch.column("_change_type"), pa.string()),
-            value_set=pa.array(["insert", "update_postimage"]),
-        )
-        data = pa.Table.from_batches([batch]).drop_columns(
-            [c for c in _CDF_COLUMNS if c in batch.schema.names]
-        )
-        side = pa.table(
-            {
-                "key": pc.cast(batch.column(key), pa.string()),
-                "version": pc.cast(batch.column("_commit_version"), pa.int64()),
-                "post": post,
-                "hash": pa.array(content_hashes(data, columns), type=pa.uint64()),
-                "state": pa.array(row_states(data, shape), type=pa.int8()),
-            }
-        )
-        parts.append(side.filter(pc.is_valid(side.column("key"))))
-    if not parts:
+        data = _without_views(pa.Table.from_batches([batch]))
+        data = data.filter(pc.is_valid(data.column(key)))
+        event_parts.append(pa.table({
+            "key": pc.cast(data.column(key), pa.string()),
+            "version": pc.cast(data.column("_commit_version"), pa.int64()),
+            "post": pc.is_in(
+                pc.cast(data.column("_change_type"), pa.string()),
+                value_set=pa.array(["insert", "update_postimage"]),
+            ),
+        }))
+        data_parts.append(data.drop_columns([c for c in _CDF_COLUMNS if c in data.column_names]))
+    if not event_parts:
         empty = _SIDE_SCHEMA.empty_table()
         return compare_sides(empty, empty, low, high, sample_size, "change_data_feed")
-    # a change set is small: 32-bit-offset keys sort, group and join about 3x faster
-    events = pa.concat_tables(parts).sort_by(
-        [("key", "ascending"), ("version", "ascending"), ("post", "ascending")]
+    # a change set is small: 32-bit-offset keys sort and group about 3x faster
+    events = pa.concat_tables(event_parts)
+    order = pc.sort_indices(
+        events, [("key", "ascending"), ("version", "ascending"), ("post", "ascending")]
     )
-    events = events.append_column("ordinal", pa.array(np.arange(events.num_rows)))
-    bounds = events.group_by("key").aggregate([("ordinal", "min"), ("ordinal", "max")])
-    first = events.take(bounds.column("ordinal_min"))
-    last = events.take(bounds.column("ordinal_max"))
-    before = first.filter(pc.invert(first.column("post"))).select(["key", "hash", "state"])
-    after = last.filter(last.column("post")).select(["key", "hash", "state"])
-    return compare_sides(before, after, low, high, sample_size, "change_data_feed")
+    ordered = events.take(order).append_column("ordinal", order)
+    bounds = ordered.group_by("key", use_threads=False).aggregate(
+        [("ordinal", "first"), ("ordinal", "last")]
+    )
+    data = pa.concat_tables(data_parts, promote_options="default")
+    first, last = bounds.column("ordinal_first"), bounds.column("ordinal_last")
+    first_post = pc.take(events.column("post"), first)
+    last_post = pc.take(events.column("post"), last)
+    first_rows, last_rows = data.take(first), data.take(last)
+    return _netted(
+        bounds.column("key"),
+        pc.invert(first_post),
+        last_post,
+        pa.array(rows_differ(first_rows, last_rows, columns)),
+        pa.array(row_states(first_rows, shape), type=pa.int8()),
+        pa.array(row_states(last_rows, shape), type=pa.int8()),
+        (low, high, sample_size, "change_data_feed"),
+    )
+
+
+def _without_views(table: pa.Table) -> pa.Table:
+    """String and binary views (the change data feed's layout) as large strings and binaries.
+
+    Arrow's `take` has no kernel for views; a change set is small, so the cast is cheap.
+    """
+    fields = [
+        field.with_type(pa.large_string()) if pa.types.is_string_view(field.type)
+        else field.with_type(pa.large_binary()) if pa.types.is_binary_view(field.type)
+        else field
+        for field in table.schema
+    ]
+    schema = pa.schema(fields, metadata=table.schema.metadata)
+    return table if schema.equals(table.schema) else table.cast(schema)
 
 
 def reverse(diff: KeyDiff) -> KeyDiff:

@@ -14,9 +14,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
-from recovery_platform.engine.deltars_diff import content_hashes, row_states
+from recovery_platform.engine.deltars_diff import row_states
 from recovery_platform.engine.deltars_table import arrow_schema, iter_batches
 from recovery_platform.engine.key_index import KeyIndex, key_index, not_in_index
+from recovery_platform.engine.row_compare import rows_differ
 from recovery_platform.engine.values import OrphanCount, SourceDiff, TableShape
 
 JOIN_KEY_TYPE = pa.string()
@@ -43,75 +44,57 @@ def source_diff(
 ) -> SourceDiff:
     """Source rows that are new, differ, or reappear, and active table rows the source lacks.
 
-    `dt` is None when the table does not exist yet: then every source row is new.
+    `dt` is None when the table does not exist yet: then every source row is new. One full
+    outer join on the key pairs source rows with table rows and finds the active table rows the
+    source no longer has; paired rows are then compared column by column
+    (`engine/row_compare.py`), which is exact and far cheaper than hashing both sides. The
+    table is read whole, once: missing rows are written back whole (flagged).
     """
     if shape.key is None:
         raise ValueError("a source diff needs the table's key column")
     key = shape.key
-    columns = list(compare_columns)
     n = source.num_rows
     if dt is None:
         none = np.zeros(n, dtype=bool)
         changed = _with_target_flags(source, none, none, none)
         return SourceDiff(changed, pa.table({}), unchanged=0, source_rows=n)
-    source_side = pa.table(
-        {
-            "key": pc.cast(source.column(key), JOIN_KEY_TYPE),
-            "row": pa.array(np.arange(n, dtype=np.int64)),
-            "hash": pa.array(content_hashes(source, columns), type=pa.uint64()),
-        }
-    )
-    target, target_side = _target_side(dt, key, columns, shape)
-    # a full outer join answers both questions at once: source rows against the table, and
-    # active table rows the source no longer has (their source row number is null)
-    joined = source_side.join(
-        target_side, keys="key", join_type="full outer", left_suffix="", right_suffix="_target"
-    )
-    from_source = joined.filter(pc.is_valid(joined.column("row")))
-    present = pc.is_valid(from_source.column("hash_target"))
-    state = pc.fill_null(from_source.column("state"), 0)
-    differs = pc.or_(
-        pc.invert(present),
-        pc.fill_null(
-            pc.not_equal(from_source.column("hash"), from_source.column("hash_target")), True
-        ),
-    )
-    touched = pc.or_(differs, pc.not_equal(state, 0))
-    picked = from_source.filter(touched).sort_by("row")
-    state_values = picked.column("state").fill_null(0).to_numpy()
+    target = pa.Table.from_batches(list(iter_batches(dt)), schema=arrow_schema(dt))
+    states = row_states(target, shape)
+    joined = _join_on_key(source, target, key)
+    paired = joined.filter(pc.is_valid(joined.column("row"))).sort_by("row")
+    at = paired.column("target_row")  # null where the table has no row with this key
+    present = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    state = np.zeros(len(present), dtype=np.int8)
+    state[present] = states[pc.drop_null(at).to_numpy()]
+    paired_source = source.take(paired.column("row"))
+    differs = ~present | rows_differ(paired_source, target.take(at), compare_columns)
+    touched = differs | (state != 0)
     changed = _with_target_flags(
-        source.take(picked.column("row")),
-        pc.is_valid(picked.column("hash_target")).to_numpy(zero_copy_only=False),
-        state_values == 1,
-        state_values == 2,
+        paired_source.filter(pa.array(touched)),
+        present[touched],
+        state[touched] == 1,
+        state[touched] == 2,
     )
-    gone = joined.filter(
-        pc.and_(pc.is_null(joined.column("row")), pc.equal(joined.column("state"), 0))
-    )
-    missing = target.take(gone.sort_by("target_row").column("target_row"))
+    gone = joined.filter(pc.is_null(joined.column("row"))).column("target_row").to_numpy()
+    gone = np.sort(gone[states[gone] == 0])
+    missing = target.take(pa.array(gone, type=pa.int64()))
     return SourceDiff(changed, missing, unchanged=n - changed.num_rows, source_rows=n)
 
 
-def _target_side(
-    dt: DeltaTable, key: str, columns: list[str], shape: TableShape
-) -> tuple[pa.Table, pa.Table]:
-    """The table's current rows (read once), and (key, hash, state, row) of its keyed rows.
+def _join_on_key(source: pa.Table, target: pa.Table, key: str) -> pa.Table:
+    """(row, target_row) pairs of a full outer join on the key; null-keyed table rows left out.
 
-    The sync writes missing rows back whole (flagged), so all columns are read; the table is
-    the largest input of a nightly sync, so it is read only this once.
+    A source row without a match has a null `target_row`; a table row without one a null `row`.
     """
-    schema = arrow_schema(dt)
-    target = pa.Table.from_batches(list(iter_batches(dt)), schema=schema)
-    keys = pc.cast(target.column(key), JOIN_KEY_TYPE)
-    side = pa.table(
-        {
-            "key": keys,
-            "hash_target": pa.array(content_hashes(target, columns), type=pa.uint64()),
-            "state": pa.array(row_states(target, shape), type=pa.int8()),
-            "target_row": pa.array(np.arange(target.num_rows, dtype=np.int64)),
-        }
-    )
-    return target, side.filter(pc.is_valid(keys))
+    target_keys = pc.cast(target.column(key), JOIN_KEY_TYPE)
+    source_side = pa.table({
+        "key": pc.cast(source.column(key), JOIN_KEY_TYPE),
+        "row": np.arange(source.num_rows, dtype=np.int64),
+    })
+    target_side = pa.table({
+        "key": target_keys, "target_row": np.arange(target.num_rows, dtype=np.int64),
+    }).filter(pc.is_valid(target_keys))
+    return source_side.join(target_side, keys="key", join_type="full outer")
 
 
 def orphan_count(

@@ -111,3 +111,19 @@ def test_representation_differences_are_not_changes(
     source = write_source(tmp_path / "extract.parquet", source_table)
     diff = engine.source_diff(uri, source, SHAPE, compare_columns=COMPARE)
     assert (diff.unchanged, diff.changed.num_rows) == (3, 0)
+
+
+def test_values_compare_as_values_nan_and_nulls_included(
+    engine: StorageEngine, uri: str, tmp_path: Path
+) -> None:
+    """A NaN equals a NaN and a null a null; a value replacing a null is a change."""
+    stored = rows(ids(0, 4)).set_column(
+        2, "amount", pa.array([float("nan"), None, None, -0.0], pa.float64())
+    )
+    engine.append(uri, stored)
+    current = extract(stored).set_column(
+        2, "amount", pa.array([float("nan"), None, 5.0, 0.0], pa.float64())
+    )
+    source = write_source(tmp_path / "extract.parquet", current)
+    diff = engine.source_diff(uri, source, SHAPE, compare_columns=COMPARE)
+    assert (diff.unchanged, diff.changed.column("accountid").to_pylist()) == (3, ["acc-0002"])
