@@ -66,7 +66,9 @@ def source_diff(
     present = pc.is_valid(at).to_numpy(zero_copy_only=False)
     state = np.zeros(len(present), dtype=np.int8)
     state[present] = states[pc.drop_null(at).to_numpy()]
-    paired_source = source.take(paired.column("row"))
+    # each source row pairs with at most one table row (unique keys): `paired` is then the
+    # source itself, in order, and needs no copy
+    paired_source = source if paired.num_rows == n else source.take(paired.column("row"))
     differs = ~present | rows_differ(paired_source, target.take(at), compare_columns)
     touched = differs | (state != 0)
     changed = _with_target_flags(
