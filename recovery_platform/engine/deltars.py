@@ -8,6 +8,8 @@ The heavier computations live in the sibling `deltars_*` modules.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
@@ -29,12 +31,14 @@ from recovery_platform.engine.deltars_source import (
 )
 from recovery_platform.engine.deltars_table import (
     arrow_schema,
+    commit_marker,
     commit_properties,
     equality_predicate,
     history,
     identifier,
     iter_batches,
     literal,
+    local_log_dir,
     open_table,
     read_table,
 )
@@ -56,7 +60,7 @@ from recovery_platform.engine.values import (
     TableState,
     VacuumResult,
 )
-from recovery_platform.engine.version_memo import LoadedVersions, VersionMemo
+from recovery_platform.engine.version_memo import LatestSnapshots, LoadedVersions, VersionMemo
 
 __all__ = ["DeltaRsEngine"]
 
@@ -95,23 +99,45 @@ class DeltaRsEngine(StorageEngine):
         # a parent's key index serves each of its children; a few versions' worth is enough
         self._key_indexes = VersionMemo(capacity=KEY_INDEXES_KEPT)
         self._loaded: LoadedVersions[DeltaTable] = LoadedVersions()
+        self._latest_kept: LatestSnapshots[DeltaTable] = LatestSnapshots()
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
-        """The latest version, loaded now; or a version, loaded once and then reused.
+        """A version for reading: loaded once and then reused; the latest while it is latest.
 
-        Callers never move a table object to another version or write through one that has
-        a version, so a loaded version stays what it was.
+        Callers never move a table object to another version or write through one returned
+        here (writers use `_open_to_write`), so a loaded version stays what it was.
         """
         if version is None:
-            latest = open_table(uri, self._options)
-            self._loaded.saw_latest(uri, str(latest.metadata().id))
-            return latest
+            return self._latest(uri)
 
         def load() -> tuple[str, DeltaTable]:
             dt = open_table(uri, self._options, version)
             return str(dt.metadata().id), dt
 
         return self._loaded.get_or_load(uri, version, load)
+
+    def _latest(self, uri: str) -> DeltaTable:
+        """The latest version for reading: a local table's kept snapshot while still latest."""
+        log_dir = local_log_dir(uri)
+        if log_dir is not None:
+            kept = self._latest_kept.get(uri, lambda marker: _still_latest(log_dir, marker))
+            if kept is not None:
+                return kept
+        latest = self._open_to_write(uri)
+        at = latest.version()
+        marker = commit_marker(log_dir, at) if log_dir is not None else None
+        if marker is not None:
+            table_id = str(latest.metadata().id)
+            snapshot = self._loaded.get_or_load(uri, at, lambda: (table_id, latest))
+            self._latest_kept.keep(uri, (at, marker), snapshot)
+            return snapshot
+        return latest
+
+    def _open_to_write(self, uri: str) -> DeltaTable:
+        """A fresh load of the latest version, of the caller's own, to write through."""
+        latest = open_table(uri, self._options)
+        self._loaded.saw_latest(uri, str(latest.metadata().id))
+        return latest
 
     def _version_after_write(self, uri: str) -> int:
         return self._open(uri).version()
@@ -203,7 +229,7 @@ class DeltaRsEngine(StorageEngine):
         quoted = identifier(key)
         if not self.table_exists(uri):
             return self.append(uri, data, commit_metadata=commit_metadata)
-        dt = self._open(uri)
+        dt = self._open_to_write(uri)
         data = self._conform_for_merge(dt, data)
         (
             dt.merge(
@@ -256,7 +282,7 @@ class DeltaRsEngine(StorageEngine):
             raise ValueError("update_where needs at least one column to set")
         predicate = equality_predicate(equals) if equals else None
         updates = {identifier(column): literal(value) for column, value in values.items()}
-        dt = self._open(uri)
+        dt = self._open_to_write(uri)
         dt.update(
             updates=updates,
             predicate=predicate,
@@ -442,11 +468,11 @@ class DeltaRsEngine(StorageEngine):
     ) -> VacuumResult:
         """Remove unreferenced files older than the retention; never below 168 hours."""
         maintenance.check_retention(retention_hours)
-        return maintenance.vacuum(self._open(uri), retention_hours, dry_run, keep_versions)
+        return maintenance.vacuum(self._open_to_write(uri), retention_hours, dry_run, keep_versions)
 
     def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:
         """Compact small files, z-ordering by the given columns if any."""
-        return maintenance.optimize(self._open(uri), zorder_columns)
+        return maintenance.optimize(self._open_to_write(uri), zorder_columns)
 
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
@@ -454,7 +480,7 @@ class DeltaRsEngine(StorageEngine):
 
     def set_properties(self, uri: str, properties: Mapping[str, str]) -> int:
         """Set table properties in one commit; returns the new version."""
-        dt = self._open(uri)
+        dt = self._open_to_write(uri)
         dt.alter.set_table_properties(dict(properties), raise_if_not_exists=False)
         return dt.version()  # the alterer moves `dt` to the version it committed
 
@@ -471,3 +497,11 @@ def _unique_column_properties(key: str) -> WriterProperties:
     200,000-row table about a quarter faster for about 8 % more bytes (GUID keys).
     """
     return WriterProperties(column_properties={key: ColumnProperties(dictionary_enabled=False)})
+
+
+def _still_latest(log_dir: Path, marker: object) -> bool:
+    """The kept version's commit file is unchanged and no later commit exists."""
+    version, commit = cast(tuple[int, tuple[int, int, int]], marker)
+    return commit_marker(log_dir, version) == commit and not (
+        log_dir / f"{version + 1:020d}.json"
+    ).exists()

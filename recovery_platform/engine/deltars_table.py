@@ -12,7 +12,9 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -275,3 +277,25 @@ def history(dt: DeltaTable, limit: int | None = None) -> list[CommitInfo]:
     called on a table loaded at its latest version.
     """
     return [commit_info(entry) for entry in dt.history(limit)]
+
+
+def local_log_dir(uri: str) -> Path | None:
+    """The `_delta_log` folder of a table in a local folder; None for object stores."""
+    if uri.startswith("file://"):
+        return Path(unquote(uri[len("file://"):])) / "_delta_log"
+    if "://" in uri:
+        return None
+    return Path(uri) / "_delta_log"
+
+
+def commit_marker(log_dir: Path, version: int) -> tuple[int, int, int] | None:
+    """Identity of a version's commit file (inode, size, mtime), or None if there is none.
+
+    A table recreated at the same location writes new commit files, so a marker that still
+    matches names the same commit of the same table.
+    """
+    try:
+        info = (log_dir / f"{version:020d}.json").stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)

@@ -87,3 +87,31 @@ class LoadedVersions(Generic[S]):
             stale = [k for k, (tid, _) in self._loaded.items() if k[0] == uri and tid != table_id]
             for key in stale:
                 del self._loaded[key]
+
+
+class LatestSnapshots(Generic[S]):
+    """The latest loaded version of each local table, reused while it is still the latest.
+
+    Loading the latest version lists and replays the log (about 5-10 ms for a bronze table),
+    and one operation asks for a table's latest version several times (its state, properties,
+    schema, counts). A local table's latest version is still the latest while its commit file
+    is unchanged and the next commit file does not exist: two `stat` calls. Snapshots handed
+    out here are only read, never written through, so a kept one never moves.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[object, S]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, uri: str, still_latest: Callable[[object], bool]) -> S | None:
+        """The kept snapshot of `uri` if `still_latest(its marker)`, else None."""
+        with self._lock:
+            kept = self._kept.get(uri)
+        if kept is None or not still_latest(kept[0]):
+            return None
+        return kept[1]
+
+    def keep(self, uri: str, marker: object, snapshot: S) -> None:
+        """Keep `snapshot` as `uri`'s latest, identified by `marker`."""
+        with self._lock:
+            self._kept[uri] = (marker, snapshot)

@@ -191,3 +191,24 @@ def test_remembered_answers_never_outlive_the_table_they_describe(
     recounted = deltars.row_counts(uri, SHAPE, 0)
     assert (recounted.total, recounted.deleted) == (3, 1)
     assert (first_counts.total, first_counts.deleted) == (5, 0)
+
+
+def test_a_kept_latest_version_gives_way_to_any_later_commit(
+    deltars: StorageEngine, uri: str
+) -> None:
+    """The latest snapshot is reused only while no commit followed it, whoever wrote that."""
+    import shutil
+
+    deltars.append(uri, rows(ids(0, 5)))
+    assert deltars.state(uri).version == 0
+    assert deltars.row_counts(uri, SHAPE).total == 5
+    write_deltalake(uri, rows(ids(5, 7)), mode="append")  # another writer, another process
+    assert deltars.state(uri).version == 1
+    assert deltars.row_counts(uri, SHAPE).total == 7
+    first_id = deltars.state(uri).table_id
+    shutil.rmtree(uri)  # another table at the same location, at the same version number
+    write_deltalake(uri, rows(ids(0, 1)), mode="append")
+    write_deltalake(uri, rows(ids(1, 3)), mode="append")
+    assert deltars.state(uri).version == 1
+    assert deltars.state(uri).table_id != first_id
+    assert deltars.row_counts(uri, SHAPE).total == 3
