@@ -95,7 +95,7 @@ def probe(
     return phases
 
 
-RESTORE_REPEATS = 5
+RESTORE_REPEATS = 9
 
 
 def _restore_phase(
