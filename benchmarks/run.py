@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tables", type=int, default=None,
                         help="Override the scenario's table count (per-table figures scale up).")
     parser.add_argument("--work", type=Path, default=None,
-                        help="Working folder (default: a temporary one, removed afterwards).")
+                        help="Working folder, new or empty (default: a temporary one, removed "
+                             "afterwards).")
     args = parser.parse_args(argv)
+    if args.work is not None and args.work.exists() and any(args.work.iterdir()):
+        # a lakehouse left by an earlier run would turn the first sync into a daily one
+        parser.error(f"--work {args.work} is not empty: give a new or empty folder")
     work = args.work or Path(tempfile.mkdtemp(prefix="recovery-bench-"))
     try:
         phases = _run(args.scale, args.engine, work, args.tables)

@@ -44,3 +44,18 @@ def test_the_single_table_probe_runs_with_its_baselines(tmp_path: Path) -> None:
         0, 0)
     sync = next(p for p in phases if "daily sync" in p.name)
     assert 0 < sync.notes["bytes_written"]
+
+
+def test_a_used_work_folder_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """A lakehouse left by an earlier run would turn the measured first sync into a daily one."""
+    work = tmp_path / "work"
+    (work / "lake").mkdir(parents=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--scale", "smoke", "--out",
+         str(tmp_path / "results"), "--work", str(work)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 2
+    assert f"--work {work} is not empty" in completed.stderr
+    assert not (tmp_path / "results").exists()
+    assert [p.name for p in work.iterdir()] == ["lake"]
