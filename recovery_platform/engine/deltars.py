@@ -64,8 +64,10 @@ from recovery_platform.engine.version_memo import LatestSnapshots, LoadedVersion
 
 __all__ = ["DeltaRsEngine"]
 
-KEY_INDEXES_KEPT = 8
-"""Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys)."""
+KEY_INDEXES_KEPT = 24
+"""Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys, so at most about
+240 MB): a nightly sync checks each parent's children in the next dependency wave, after every
+parent of that wave was indexed."""
 
 
 def _split_properties(properties: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -88,15 +88,34 @@ def _join_on_key(source: pa.Table, target: pa.Table, key: str) -> pa.Table:
 
     A source row without a match has a null `target_row`; a table row without one a null `row`.
     """
-    target_keys = pc.cast(target.column(key), JOIN_KEY_TYPE)
-    source_side = pa.table({
-        "key": pc.cast(source.column(key), JOIN_KEY_TYPE),
-        "row": np.arange(source.num_rows, dtype=np.int64),
-    })
+    source_keys, target_keys = byte_keys(source.column(key), target.column(key))
+    source_side = pa.table({"key": source_keys, "row": np.arange(source.num_rows, dtype=np.int64)})
     target_side = pa.table({
         "key": target_keys, "target_row": np.arange(target.num_rows, dtype=np.int64),
     }).filter(pc.is_valid(target_keys))
     return source_side.join(target_side, keys="key", join_type="full outer")
+
+
+def byte_keys(*columns: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """Key columns as bytes for joining: equal keys, equal bytes, whatever their Arrow type.
+
+    Acero joins binary keys about twice as fast as strings, and fixed-width ones (GUIDs) about
+    three times as fast, so when every non-null key of every column has one byte width they
+    are joined as `fixed_size_binary` of that width.
+    """
+    keys = [_combined(pc.cast(pc.cast(c, JOIN_KEY_TYPE), pa.binary())) for c in columns]
+    widths = [pc.min_max(pc.binary_length(k)) for k in keys if k.null_count < len(k)]
+    lows = {w["min"].as_py() for w in widths}
+    highs = {w["max"].as_py() for w in widths}
+    if len(lows) == 1 and lows == highs and 0 < (width := lows.pop()):
+        return [pc.cast(k, pa.binary(width)) for k in keys]
+    return keys
+
+
+def _combined(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    return column
 
 
 def orphan_count(

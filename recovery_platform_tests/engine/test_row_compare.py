@@ -81,3 +81,4 @@ def test_any_differing_column_marks_the_row_and_chunking_does_not_matter() -> No
 def test_unequal_row_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="cannot pair 2 rows with 1"):
         rows_differ(pa.table({"v": [1, 2]}), pa.table({"v": [1]}), ["v"])
+
