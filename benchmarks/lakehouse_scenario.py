@@ -240,8 +240,7 @@ def _rollback_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
     total = PhaseResult("whole rollback through rollback_job (plan + apply)",
                         seconds=plan_phase.seconds + apply_phase.seconds, rows=total_rows,
                         peak_rss_mb=max(plan_phase.peak_rss_mb, apply_phase.peak_rss_mb),
-                        notes={"metadata_commits": plan_phase.notes["metadata_commits"]
-                               + apply_phase.notes["metadata_commits"],
+                        notes={"metadata_commits": _commits(plan_phase) + _commits(apply_phase),
                                "process": "each run in its own process, as deployed"})
     return [plan_phase, apply_phase, total]
 
@@ -263,3 +262,10 @@ def _direct_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
         run_rollback(house, store, lakehouse.leases(house), audit, request, log=lambda _: None)
         audit.flush()
     return [phase]
+
+
+def _commits(phase: PhaseResult) -> int:
+    """The metadata commits a measured phase noted."""
+    commits = phase.notes["metadata_commits"]
+    assert isinstance(commits, int)
+    return commits

@@ -51,6 +51,8 @@ def write_reports(
     """Write `<scale>-<engine>.json` and `.md` under `out`."""
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
+    packages = info["packages"]
+    assert isinstance(packages, dict)
     data = {"scale": scale, "engine": engine, "machine": info,
             "phases": [dict(asdict(p), rows_per_second=round(p.rows_per_second))
                        for p in phases], "targets": targets}
@@ -60,7 +62,7 @@ def write_reports(
         f"# Benchmark: {scale} on {engine}",
         "",
         f"Machine: {info['cores']} cores, {info['memory_gb']} GB, Python {info['python']}, "
-        + ", ".join(f"{k} {v}" for k, v in info["packages"].items()),  # type: ignore[union-attr]
+        + ", ".join(f"{k} {v}" for k, v in packages.items()),
         "",
         "| phase | wall s | rows/s | peak RSS MB | notes |",
         "|---|---:|---:|---:|---|",

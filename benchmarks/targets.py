@@ -26,12 +26,13 @@ def assess(
     lines: list[str] = []
     if scale in ("standard", "large", "smoke"):
         whole = _find(phases, "whole rollback")
-        lines.append(_line("whole rollback through rollback_job", whole and whole.seconds, 10))
+        lines.append(_line("whole rollback through rollback_job",
+                           whole.seconds if whole else None, 10))
         syncs = [p for p in phases if p.name.startswith("daily sync")]
         lines.append(_line("daily sync of all tables", max((p.seconds for p in syncs),
                                                             default=None), 30))
         cp = _find(phases, "checkpoint creation")
-        lines.append(_line("checkpoint creation for all tables", cp and cp.seconds, 5))
+        lines.append(_line("checkpoint creation for all tables", cp.seconds if cp else None, 5))
         rss = max((p.peak_rss_mb for p in phases if "via rollback_job" in p.name), default=None)
         lines.append(_line("peak RSS of the rollback job", rss, 1024, "MB"))
     if scale.startswith("probe"):
