@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import cast
 
 import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
@@ -64,6 +63,9 @@ from recovery_platform.engine.version_memo import LatestSnapshots, LoadedVersion
 
 __all__ = ["DeltaRsEngine"]
 
+_Marker = tuple[int, tuple[int, int, int]]
+"""A kept latest version: its number and its commit file's identity (`commit_marker`)."""
+
 KEY_INDEXES_KEPT = 24
 """Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys, so at most about
 240 MB): a nightly sync checks each parent's children in the next dependency wave, after every
@@ -101,7 +103,7 @@ class DeltaRsEngine(StorageEngine):
         # a parent's key index serves each of its children; a few versions' worth is enough
         self._key_indexes = VersionMemo(capacity=KEY_INDEXES_KEPT)
         self._loaded: LoadedVersions[DeltaTable] = LoadedVersions()
-        self._latest_kept: LatestSnapshots[DeltaTable] = LatestSnapshots()
+        self._latest_kept: LatestSnapshots[_Marker, DeltaTable] = LatestSnapshots()
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
         """A version for reading: loaded once and then reused; the latest while it is latest.
@@ -501,9 +503,9 @@ def _unique_column_properties(key: str) -> WriterProperties:
     return WriterProperties(column_properties={key: ColumnProperties(dictionary_enabled=False)})
 
 
-def _still_latest(log_dir: Path, marker: object) -> bool:
+def _still_latest(log_dir: Path, marker: _Marker) -> bool:
     """The kept version's commit file is unchanged and no later commit exists."""
-    version, commit = cast(tuple[int, tuple[int, int, int]], marker)
+    version, commit = marker
     return commit_marker(log_dir, version) == commit and not (
         log_dir / f"{version + 1:020d}.json"
     ).exists()

@@ -113,7 +113,7 @@ def compare_sides(
         pc.fill_null(pc.not_equal(hash_from, hash_to), False),
         joined.column("state_from"),
         joined.column("state_to"),
-        (from_version, to_version, sample_size, method),
+        from_version=from_version, to_version=to_version, sample_size=sample_size, method=method,
     )
 
 
@@ -124,10 +124,13 @@ def _netted(
     differs: Mask,
     state_from: pa.ChunkedArray | pa.Array,
     state_to: pa.ChunkedArray | pa.Array,
-    about: tuple[int, int, int, str],
+    *,
+    from_version: int,
+    to_version: int,
+    sample_size: int,
+    method: str,
 ) -> KeyDiff:
     """The KeyDiff of keys that existed before (`had`) and after (`has`), one entry per key."""
-    from_version, to_version, sample_size, method = about
     added_mask = pc.and_not(has, had)
     removed_mask = pc.and_not(had, has)
     both = pc.and_(had, has)
@@ -283,7 +286,7 @@ def key_diff_by_cdf(
         pa.array(rows_differ(first_rows, last_rows, columns)),
         pa.array(row_states(first_rows, shape), type=pa.int8()),
         pa.array(row_states(last_rows, shape), type=pa.int8()),
-        (low, high, sample_size, "change_data_feed"),
+        from_version=low, to_version=high, sample_size=sample_size, method="change_data_feed",
     )
 
 

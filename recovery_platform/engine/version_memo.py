@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 S = TypeVar("S")
+M = TypeVar("M")
 
 DEFAULT_CAPACITY = 4096
 
@@ -89,7 +90,7 @@ class LoadedVersions(Generic[S]):
                 del self._loaded[key]
 
 
-class LatestSnapshots(Generic[S]):
+class LatestSnapshots(Generic[M, S]):
     """The latest loaded version of each local table, reused while it is still the latest.
 
     Loading the latest version lists and replays the log (about 5-10 ms for a bronze table),
@@ -100,10 +101,10 @@ class LatestSnapshots(Generic[S]):
     """
 
     def __init__(self) -> None:
-        self._kept: dict[str, tuple[object, S]] = {}
+        self._kept: dict[str, tuple[M, S]] = {}
         self._lock = threading.Lock()
 
-    def get(self, uri: str, still_latest: Callable[[object], bool]) -> S | None:
+    def get(self, uri: str, still_latest: Callable[[M], bool]) -> S | None:
         """The kept snapshot of `uri` if `still_latest(its marker)`, else None."""
         with self._lock:
             kept = self._kept.get(uri)
@@ -111,7 +112,7 @@ class LatestSnapshots(Generic[S]):
             return None
         return kept[1]
 
-    def keep(self, uri: str, marker: object, snapshot: S) -> None:
+    def keep(self, uri: str, marker: M, snapshot: S) -> None:
         """Keep `snapshot` as `uri`'s latest, identified by `marker`."""
         with self._lock:
             self._kept[uri] = (marker, snapshot)
