@@ -116,7 +116,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
     from recovery_platform.definitions import build_definitions
     from recovery_platform.defs.operations import manual_checkpoint_job
     from recovery_platform.defs.resources import LakehouseResource, SourceResource
-    from recovery_platform.domain.table_config import DEFAULT_CONFIG_PATH
+    from recovery_platform.domain.lakehouse.table_config import DEFAULT_CONFIG_PATH
 
     work.mkdir(parents=True, exist_ok=True)
     config_path = write_config(scenario, work / "tables.yaml", DEFAULT_CONFIG_PATH)
@@ -185,10 +185,10 @@ def _checkpoint_phases(
     Each uses a lakehouse (so an engine) of its own: neither finds the other's answers
     remembered, as a checkpoint run in its own process would not.
     """
-    from recovery_platform.domain.audit import AuditTrail
-    from recovery_platform.domain.checkpoints import pin_tables, record_checkpoint
-    from recovery_platform.domain.metadata_store import MetadataStore
-    from recovery_platform.domain.vocabulary import CheckpointType
+    from recovery_platform.domain.checkpoints.history import pin_tables, record_checkpoint
+    from recovery_platform.domain.lakehouse.audit import AuditTrail
+    from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+    from recovery_platform.domain.lakehouse.vocabulary import CheckpointType
 
     measured_phases = []
     for label, tables, rows in (
@@ -210,8 +210,8 @@ def _checkpoint_phases(
 
 
 def _latest_validated_batch(lakehouse: Any, before_last: bool) -> str:
-    from recovery_platform.domain.metadata_schema import MetadataTable
-    from recovery_platform.domain.metadata_store import MetadataStore
+    from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
+    from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 
     rows = MetadataStore(lakehouse.lakehouse()).rows(
         MetadataTable.CheckpointHistory, equals={"CheckpointType": "DailyBatch"})
@@ -247,10 +247,10 @@ def _rollback_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
 
 def _direct_phases(lakehouse: Any, total_rows: int) -> list[PhaseResult]:
     """Baseline (d): the same rollback plan made by direct domain calls, without Dagster."""
-    from recovery_platform.domain.audit import Actor, AuditTrail
-    from recovery_platform.domain.metadata_store import MetadataStore
-    from recovery_platform.domain.rollback_request import validate_request
-    from recovery_platform.domain.rollback_run import run_rollback
+    from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+    from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+    from recovery_platform.domain.rollback.request import validate_request
+    from recovery_platform.domain.rollback.run import run_rollback
 
     house = lakehouse.lakehouse()
     store = MetadataStore(house)

@@ -40,7 +40,7 @@ def main() -> int:
     import dagster as dg
 
     from recovery_platform.defs.resources import LakehouseResource
-    from recovery_platform.defs.rollback_job import rollback_job
+    from recovery_platform.defs.rollback import rollback_job
 
     lakehouse = LakehouseResource(root=payload["root"], config_path=payload["config_path"],
                                   engine=payload["engine"])

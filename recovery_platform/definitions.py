@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from recovery_platform.defs.bronze_assets import BATCH_KEY, build_bronze_assets, source_specs
 from recovery_platform.defs.operations import manual_checkpoint_job, purge_metadata_job
 from recovery_platform.defs.resources import (
     LakehouseResource,
@@ -15,9 +14,10 @@ from recovery_platform.defs.resources import (
     run_executor,
     spark_resource_from_env,
 )
-from recovery_platform.defs.rollback_job import rollback_job
+from recovery_platform.defs.rollback import rollback_job
 from recovery_platform.defs.schedules import daily_sync_schedule
-from recovery_platform.domain.table_config import load_platform_config
+from recovery_platform.defs.sync import BATCH_KEY, build_bronze_assets, source_specs
+from recovery_platform.domain.lakehouse.table_config import load_platform_config
 
 
 def build_definitions(config_path: str | None = None) -> dg.Definitions:

@@ -23,8 +23,8 @@ import dagster as dg
 
 from recovery_platform.definitions import build_definitions
 from recovery_platform.defs.resources import LANDING_ROOT_ENV, LakehouseResource
-from recovery_platform.domain.lakehouse import LAKEHOUSE_ROOT_ENV
-from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.lakehouse.location import LAKEHOUSE_ROOT_ENV
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.sources import DemoManifest, generate_demo_crm
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"

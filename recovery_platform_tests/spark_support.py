@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from dagster_pyspark import LazyPySparkResource
 
-from recovery_platform.engine.spark_session import (
+from recovery_platform.engine.spark.session import (
     DEFAULT_IVY_DIR,
     prepare_local_workers,
     session_config,

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-from recovery_platform.domain.metadata_schema import COLUMNS, MetadataTable
+from recovery_platform.domain.lakehouse.metadata_schema import COLUMNS, MetadataTable
 
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "metadata_tables.md"

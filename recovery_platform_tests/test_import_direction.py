@@ -112,7 +112,7 @@ def test_the_checks_catch_every_way_of_importing() -> None:
     names = imported_modules(probe, "recovery_platform.domain.probe")
     assert {"dagster", "dagster_deltalake"} <= names
     assert _engine_violations(names) == {
-        "recovery_platform.engine.deltars", "recovery_platform.engine.spark_session",
+        "recovery_platform.engine.deltars", "recovery_platform.engine.spark.session",
         "pyspark.sql", "delta.tables",
     }
 

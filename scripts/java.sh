@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Check that Java 17 or newer is present for the Spark tests; sourced by test.sh.
 # The Delta jars come from Maven Central on the first Spark session and are cached in
-# ~/.cache/recovery_platform/ivy (see recovery_platform/engine/spark_session.py).
+# ~/.cache/recovery_platform/ivy (see recovery_platform/engine/spark/session.py).
 set -euo pipefail
 
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"

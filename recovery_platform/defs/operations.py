@@ -7,9 +7,9 @@ import dagster as dg
 from pydantic import Field
 
 from recovery_platform.defs.resources import LakehouseResource
-from recovery_platform.domain.audit import Actor, AuditTrail
-from recovery_platform.domain.manual_checkpoint import create_manual_checkpoint
-from recovery_platform.domain.purge import record_purge, validate_purge_request
+from recovery_platform.domain.checkpoints.manual import create_manual_checkpoint
+from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+from recovery_platform.domain.purge.record import record_purge, validate_purge_request
 
 ADMIN_POOL = "bronze_writers"
 

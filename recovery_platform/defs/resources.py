@@ -15,10 +15,10 @@ from dagster_deltalake import AzureConfig, GcsConfig, LocalConfig, S3Config
 from dagster_pyspark import LazyPySparkResource
 from pydantic import Field
 
-from recovery_platform.domain.lakehouse import Lakehouse, lakehouse_root_from_env
-from recovery_platform.domain.lease import LeaseStore
-from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.table_config import PlatformConfig, load_platform_config
+from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.location import Lakehouse, lakehouse_root_from_env
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.table_config import PlatformConfig, load_platform_config
 from recovery_platform.engine import EngineCapabilities, StorageEngine
 from recovery_platform.sources.local_snapshot import LocalSnapshotSource
 
@@ -62,7 +62,7 @@ def spark_config_from_env() -> dict[str, str]:
     `RECOVERY_SPARK_REMOTE` (a Spark Connect URL) wins over `RECOVERY_SPARK_MASTER` (default
     `local[*]`); `RECOVERY_SPARK_CONF` is a JSON object of extra settings, applied last.
     """
-    from recovery_platform.engine.spark_session import DEFAULT_MASTER, session_config
+    from recovery_platform.engine.spark.session import DEFAULT_MASTER, session_config
 
     extra = json.loads(os.environ.get(SPARK_CONF_ENV) or "{}")
     if not isinstance(extra, dict):
@@ -102,8 +102,8 @@ def build_engine(
         return DeltaRsEngine(storage_options=storage_options)
     if name == "spark":
         from recovery_platform.engine.spark import SparkEngine
-        from recovery_platform.engine.spark_session import prepare_local_workers
-        from recovery_platform.engine.spark_storage import storage_session_conf
+        from recovery_platform.engine.spark.session import prepare_local_workers
+        from recovery_platform.engine.spark.storage import storage_session_conf
 
         resource = spark if spark is not None else spark_resource_from_env()
         prepare_local_workers(resource.spark_config)

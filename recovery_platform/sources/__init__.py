@@ -11,7 +11,7 @@ from recovery_platform.sources.connector import (
     validate_table_name,
 )
 from recovery_platform.sources.declared_schema import ARROW_TYPES, declared_schemas
-from recovery_platform.sources.demo_crm import (
+from recovery_platform.sources.demo_crm.generator import (
     DEMO_TABLES,
     BadSync,
     DayStats,

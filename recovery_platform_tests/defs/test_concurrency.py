@@ -20,8 +20,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from recovery_platform.domain.errors import TableLeaseError
-from recovery_platform.domain.lease import LeaseStore
+from recovery_platform.domain.lakehouse.errors import TableLeaseError
+from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.sources import generate_demo_crm
 
@@ -97,8 +97,8 @@ def test_bad_table_names_are_refused_and_nothing_is_written(tmp_path: Path, tabl
 
 RACE = """
 import json, multiprocessing, sys
-from recovery_platform.domain.errors import TableLeaseError
-from recovery_platform.domain.lease import LeaseStore
+from recovery_platform.domain.lakehouse.errors import TableLeaseError
+from recovery_platform.domain.lakehouse.lease import LeaseStore
 
 def race(worker, barrier, results):
     store, won = LeaseStore(ROOT), []

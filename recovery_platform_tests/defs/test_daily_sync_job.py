@@ -13,7 +13,7 @@ import pytest
 
 from recovery_platform.definitions import defs
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
-from recovery_platform.domain.metadata_schema import MetadataTable
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.sources import DemoManifest
 from recovery_platform_tests.domain.extracts import delta_log_snapshot, drop_rows, metadata_versions
 from recovery_platform_tests.domain.site import Site, copy_site, demo, make_site

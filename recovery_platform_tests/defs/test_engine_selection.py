@@ -27,7 +27,7 @@ from recovery_platform.defs.resources import (
     spark_config_from_env,
 )
 from recovery_platform.engine.spark import SparkEngine
-from recovery_platform.engine.spark_session import (
+from recovery_platform.engine.spark.session import (
     DEFAULT_MASTER,
     delta_maven_coordinates,
     prepare_local_workers,

@@ -12,9 +12,9 @@ import pytest
 
 from recovery_platform.definitions import defs
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
-from recovery_platform.domain.fault_injection import CRASH_ENV
-from recovery_platform.domain.metadata_schema import MetadataTable
-from recovery_platform.domain.retention import FILE_RETENTION, LOG_RETENTION
+from recovery_platform.domain.checkpoints.retention import FILE_RETENTION, LOG_RETENTION
+from recovery_platform.domain.lakehouse.fault_injection import CRASH_ENV
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform_tests.domain.extracts import (
     bronze_rows,
     keys,

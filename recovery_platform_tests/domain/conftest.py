@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recovery_platform.domain.lakehouse import Lakehouse
-from recovery_platform.domain.lease import LeaseStore
-from recovery_platform.domain.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.sources import DemoManifest
 from recovery_platform_tests.domain.site import demo, make_lakehouse
 

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from recovery_platform.domain.lakehouse import Lakehouse
-from recovery_platform.domain.metadata_schema import MetadataTable
-from recovery_platform.domain.table_config import load_platform_config
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
+from recovery_platform.domain.lakehouse.table_config import load_platform_config
 from recovery_platform.sources import extract_path, write_extract
 
 CREATED = datetime(2020, 1, 1, tzinfo=UTC)

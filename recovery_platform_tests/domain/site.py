@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from recovery_platform.domain.lakehouse import Lakehouse
-from recovery_platform.domain.lease import LeaseStore
-from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.table_config import load_platform_config
+from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.table_config import load_platform_config
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.sources import DemoManifest, generate_demo_crm
 

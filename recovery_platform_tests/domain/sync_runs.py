@@ -8,17 +8,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from recovery_platform.domain.audit import Actor, AuditTrail
-from recovery_platform.domain.daily_sync import (
+from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.sync.daily import (
     BatchOutcome,
     DailySyncRun,
     TableOutcome,
     run_daily_sync,
 )
-from recovery_platform.domain.lakehouse import Lakehouse
-from recovery_platform.domain.lease import LeaseStore
-from recovery_platform.domain.metadata_store import MetadataStore
-from recovery_platform.domain.table_sync import SyncOverride
+from recovery_platform.domain.sync.table import SyncOverride
 from recovery_platform.sources import LocalSnapshotSource
 
 

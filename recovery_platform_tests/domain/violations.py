@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from recovery_platform.domain.lakehouse import PLATFORM_TABLE_PROPERTIES, Lakehouse
+from recovery_platform.domain.lakehouse.location import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform_tests.domain.extracts import (
     bronze_row,
     extract_rows,

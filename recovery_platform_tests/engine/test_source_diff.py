@@ -130,7 +130,7 @@ def test_values_compare_as_values_nan_and_nulls_included(
 
 
 def test_join_keys_are_bytes_of_one_width_only_when_every_key_has_it() -> None:
-    from recovery_platform.engine.deltars_source import byte_keys
+    from recovery_platform.engine.deltars.source import byte_keys
 
     guids, others = byte_keys(pa.array(["a" * 36, None, "b" * 36]), pa.chunked_array([["c" * 36]]))
     assert guids.type == pa.binary(36) and others.type == pa.binary(36)

@@ -18,7 +18,7 @@ from recovery_platform.sources import (
     declared_schemas,
     generate_demo_crm,
 )
-from recovery_platform.sources.demo_crm_tables import MODELS
+from recovery_platform.sources.demo_crm.tables import MODELS
 
 START = date(2025, 3, 1)
 DAYS = 6

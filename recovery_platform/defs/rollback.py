@@ -1,0 +1,127 @@
+"""`rollback_job`: plan, preview, approve and apply a rollback from the launchpad.
+
+Field names are part of the interface (see docs/runbook_rollback.md).
+"""
+
+from collections.abc import Iterator
+from enum import Enum
+
+import dagster as dg
+from pydantic import Field
+
+from recovery_platform.defs.resources import LakehouseResource
+from recovery_platform.defs.sync import bronze_key
+from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+from recovery_platform.domain.rollback.apply import ApplyResult, TableRestoreOutcome
+from recovery_platform.domain.rollback.plan import RiskThresholds
+from recovery_platform.domain.rollback.report import render_plan
+from recovery_platform.domain.rollback.request import validate_request
+from recovery_platform.domain.rollback.run import run_rollback
+
+ROLLBACK_POOL = "bronze_writers"
+
+
+class RollbackCheckpointType(Enum):
+    """Checkpoint types a rollback may target (names equal values for the launchpad)."""
+
+    DailyBatch = "DailyBatch"
+    PrePurge = "PrePurge"
+    Manual = "Manual"
+    PreRollback = "PreRollback"
+    PostRollback = "PostRollback"
+
+
+class RollbackConfig(dg.Config):
+    """Launchpad fields of a rollback. Dry run and approval are the defaults."""
+
+    checkpoint_name: str = Field(default="", description="Checkpoint to restore, by name.")
+    checkpoint_id: str = Field(default="", description="Checkpoint to restore, by id.")
+    restore_before: str = Field(
+        default="", description="ISO timestamp (UTC if no offset): latest validated checkpoint "
+        "of checkpoint_type created before it.")
+    checkpoint_type: RollbackCheckpointType = Field(
+        default=RollbackCheckpointType.DailyBatch, description="Type of the target checkpoint.")
+    tables_scope: list[str] = Field(
+        default_factory=list, description="Tables to roll back; empty: all of the checkpoint.")
+    require_approval: bool = Field(default=True, description="Stop after the plan for approval.")
+    dry_run: bool = Field(default=True, description="Plan only; change nothing.")
+    reason: str = Field(default="", description="Why (audited).")
+    requested_by: str = Field(description="Admin asking for the rollback (audited).")
+    approved_plan_id: str = Field(default="", description="Recorded plan to apply.")
+    approved_by: str = Field(default="", description="Admin approving; not the requester.")
+    risk_medium_share: float = Field(default=0.01, description="Changed share for Medium risk.")
+    risk_high_share: float = Field(default=0.10, description="Changed share for High risk.")
+
+
+def _count(outcome: TableRestoreOutcome, name: str) -> int:
+    """A proven count of the restored table; -1 when the proof could not read it."""
+    metrics = {m.name: m.after for m in outcome.check.metrics} if outcome.check else {}
+    return int(metrics[name]) if name in metrics else -1
+
+
+def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.AssetMaterialization]:
+    return [
+        dg.AssetMaterialization(
+            asset_key=bronze_key(o.table),
+            description=f"Rolled back to checkpoint {checkpoint_name}",
+            metadata={
+                "operation": "rollback", "plan_id": result.plan_id, "checkpoint": checkpoint_name,
+                "version_before": o.version_before, "version": o.version_after,
+                "restore_status": o.status,
+                "total": _count(o, "total"),
+                "active": _count(o, "active"),
+                "deleted": _count(o, "deleted"),
+                "purged": _count(o, "purged"),
+                "validated": bool(o.check and o.check.passed),
+            },
+        )
+        for o in result.outcomes
+        if o.version_after is not None
+    ]
+
+
+@dg.op(pool=ROLLBACK_POOL)
+def rollback(
+    context: dg.OpExecutionContext, config: RollbackConfig, lakehouse: LakehouseResource
+) -> Iterator[dg.AssetMaterialization | dg.Output[str]]:
+    """Plan the rollback; apply it only with dry_run false and approval given or not required."""
+    house = lakehouse.lakehouse()
+    request = validate_request(
+        house.config, checkpoint_name=config.checkpoint_name,
+        checkpoint_id=config.checkpoint_id, restore_before=config.restore_before,
+        checkpoint_type=config.checkpoint_type.value, tables_scope=config.tables_scope,
+        require_approval=config.require_approval, dry_run=config.dry_run, reason=config.reason,
+        requested_by=config.requested_by, approved_plan_id=config.approved_plan_id,
+        approved_by=config.approved_by,
+    )
+    store = lakehouse.metadata(house)
+    audit = AuditTrail(store, context.run_id, Actor(
+        requested_by=request.requested_by, approved_by=request.approved_by,
+        reason=request.reason, dry_run=not request.applies))
+    try:
+        outcome = run_rollback(
+            house, store, lakehouse.leases(house), audit, request, log=context.log.info,
+            thresholds=RiskThresholds(config.risk_medium_share, config.risk_high_share),
+        )
+    finally:
+        audit.flush()
+    context.log.info(outcome.message)
+    metadata: dict[str, object] = {"summary": outcome.message}
+    if outcome.plan is not None:
+        metadata["plan"] = dg.MetadataValue.md(render_plan(outcome.plan))
+        metadata["plan_id"] = outcome.plan.plan_id
+    if outcome.applied is not None:
+        name = outcome.recorded.checkpoint_name if outcome.recorded else ""
+        # yielded, not logged: events logged with context.log_event are dropped when the op
+        # then raises, and a partially failed rollback must still show what it restored
+        yield from _materializations(outcome.applied, name)
+        if not outcome.applied.succeeded:
+            raise dg.Failure(description=outcome.message, metadata={
+                "failed_tables": dg.MetadataValue.json(list(outcome.applied.failed_tables))})
+    yield dg.Output(outcome.plan_id, metadata=metadata)
+
+
+@dg.job(description="Roll bronze tables back to a checkpoint: plan, preview, approve, apply.")
+def rollback_job() -> None:
+    """CR-002: manual rollback to a checkpoint."""
+    rollback()

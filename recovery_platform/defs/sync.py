@@ -1,0 +1,195 @@
+"""Bronze assets, their blocking invariant checks and the DailyBatch checkpoint asset.
+
+Built by a factory from the table configuration: one `["bronze", <table>]` asset per declared
+table, all computed by one multi-asset so a 50-table sync is one step (no per-step process cost),
+and the batch checkpoint is recorded even when a table is held or fails a blocking check.
+"""
+
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from recovery_platform.defs.resources import LakehouseResource, SourceResource
+from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+from recovery_platform.domain.lakehouse.errors import InvalidInputError
+from recovery_platform.domain.lakehouse.table_config import PlatformConfig
+from recovery_platform.domain.purge.record import parse_date
+from recovery_platform.domain.sync.daily import (
+    BatchOutcome,
+    DailySyncRun,
+    TableOutcome,
+    run_daily_sync,
+)
+from recovery_platform.domain.sync.table import SyncOverride, SyncStatus
+from recovery_platform.domain.sync.validation import Invariant
+
+BATCH_KEY = dg.AssetKey(["checkpoints", "daily_batch"])
+SYNC_POOL = "bronze_writers"
+
+
+def bronze_key(table: str) -> dg.AssetKey:
+    """Asset key of a bronze table."""
+    return dg.AssetKey(["bronze", table])
+
+
+def source_key(table: str) -> dg.AssetKey:
+    """Asset key of a table's source extracts (external: landed by the CRM export)."""
+    return dg.AssetKey(["source", table])
+
+
+class SyncOverrideConfig(dg.Config):
+    """Release a table held by the mass-deletion guard: audited with who and why."""
+
+    table: str
+    reason: str
+    approved_by: str
+
+
+class DailySyncConfig(dg.Config):
+    """Launchpad fields of the daily sync."""
+
+    sync_date: str = Field(
+        default="", description="Extract date to sync (YYYY-MM-DD, UTC). Empty: today (UTC)."
+    )
+    requested_by: str = Field(default="scheduler", description="Who launched the sync.")
+    overrides: list[SyncOverrideConfig] = Field(
+        default_factory=list, description="Held tables to release, each with reason and approver."
+    )
+
+
+def _overrides(config: DailySyncConfig, platform: PlatformConfig) -> list[SyncOverride]:
+    found = []
+    for item in config.overrides:
+        table = platform.validate_table_name(item.table, field_name="overrides.table")
+        if not item.reason.strip():
+            raise InvalidInputError("overrides.reason", "say why the deletions are real")
+        if not item.approved_by.strip():
+            raise InvalidInputError("overrides.approved_by", "name who approved the release")
+        found.append(SyncOverride(table, item.reason.strip(), item.approved_by.strip()))
+    return found
+
+
+def _sync_date(config: DailySyncConfig) -> date:
+    if not config.sync_date:
+        return datetime.now(UTC).date()
+    return parse_date(config.sync_date, "sync_date")
+
+
+def source_specs(platform: PlatformConfig) -> list[dg.AssetSpec]:
+    """External assets standing for each table's landed extracts, for lineage."""
+    return [
+        dg.AssetSpec(source_key(t), description=f"Daily full extracts of {t} from the CRM.",
+                     group_name="source", kinds={"parquet"})
+        for t in platform.table_names
+    ]
+
+
+def _check_specs(platform: PlatformConfig) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(inv.value, asset=bronze_key(t), blocking=True,
+                          description=f"Zero tolerance: {inv.value.replace('_', ' ')}.")
+        for t in platform.table_names
+        for inv in Invariant
+    ]
+
+
+def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
+    """The multi-asset syncing every declared bronze table, then the batch checkpoint."""
+    specs = [
+        dg.AssetSpec(bronze_key(t), deps=[source_key(t)], group_name="bronze",
+                     kinds={"delta"}, skippable=True,
+                     description=f"Bronze {t}: synced daily from the CRM, tracked deletions.")
+        for t in platform.table_names
+    ]
+    specs.append(dg.AssetSpec(
+        BATCH_KEY, deps=[bronze_key(t) for t in platform.table_names], group_name="checkpoints",
+        skippable=True, description="DailyBatch checkpoint: every table pinned at one point.",
+    ))
+
+    @dg.multi_asset(name="daily_sync", specs=specs, check_specs=_check_specs(platform),
+                    can_subset=True, pool=SYNC_POOL)
+    def daily_sync(
+        context: dg.AssetExecutionContext,
+        config: DailySyncConfig,
+        lakehouse: LakehouseResource,
+        source: SourceResource,
+    ) -> Iterator[dg.MaterializeResult]:
+        house = lakehouse.lakehouse()
+        tables = [t for t in platform.table_names if bronze_key(t) in context.selected_asset_keys]
+        run = DailySyncRun(
+            lakehouse=house, store=lakehouse.metadata(house),
+            source=source.connector(house.config), leases=lakehouse.leases(house),
+            sync_date=_sync_date(config), run_id=context.run_id, tables=tables,
+            overrides=_overrides(config, house.config),
+        )
+        audit = AuditTrail(run.store, context.run_id, Actor(requested_by=config.requested_by))
+        failed: list[str] = []
+        for outcome in run_daily_sync(run, audit):
+            if isinstance(outcome, TableOutcome):
+                context.log.info(f"{outcome.table}: {outcome.sync.status.value}"
+                                 + (f" ({outcome.problem})" if outcome.problem else ""))
+                if not outcome.ok:
+                    failed.append(f"{outcome.table}: {outcome.problem}")
+                result = _table_result(outcome)
+                if result is not None:
+                    yield result
+            elif BATCH_KEY in context.selected_asset_keys:
+                yield _batch_result(outcome)
+        if failed:
+            raise dg.Failure(
+                description="daily sync did not fully succeed: " + " | ".join(failed),
+                metadata={"tables": dg.MetadataValue.json(failed)},
+            )
+
+    return daily_sync
+
+
+def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
+    """Materialization with plottable numbers; none for a held or failed table (not written)."""
+    if outcome.sync.status in (SyncStatus.Held, SyncStatus.Failed) or outcome.validation is None:
+        return None
+    validation = outcome.validation
+    counts = validation.counts
+    classification = outcome.sync.classification
+    metadata: dict[str, object] = {
+        "total": counts.total, "active": counts.active, "deleted": counts.deleted,
+        "purged": counts.purged, "version": validation.version,
+        "duration_seconds": round(outcome.seconds, 3), "status": outcome.sync.status.value,
+    }
+    if classification is not None:
+        metadata.update({
+            "inserted": classification.inserted, "updated": classification.updated,
+            "newly_deleted": classification.deleted, "newly_purged": classification.purged,
+            "reactivated": classification.reactivated,
+        })
+    if outcome.checkpoint is not None:
+        metadata["checkpoint_id"] = outcome.checkpoint.checkpoint_id
+    checks = [
+        dg.AssetCheckResult(
+            asset_key=bronze_key(outcome.table), check_name=r.invariant.value, passed=r.passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"violations": r.violations, "expected": r.expected, "actual": r.actual,
+                      "sample_keys": ", ".join(r.sample_keys), "warnings": "; ".join(r.warnings)},
+        )
+        for r in validation.results
+    ]
+    return dg.MaterializeResult(asset_key=bronze_key(outcome.table), metadata=metadata,
+                                check_results=checks)
+
+
+def _batch_result(outcome: BatchOutcome) -> dg.MaterializeResult:
+    checkpoint = outcome.checkpoint
+    return dg.MaterializeResult(
+        asset_key=BATCH_KEY,
+        metadata={
+            "checkpoint_id": checkpoint.checkpoint_id,
+            "checkpoint_name": checkpoint.name,
+            "validation_status": checkpoint.status.value,
+            "tables_included": len(checkpoint.tables),
+            "total_rows": sum(p.counts.total for p in checkpoint.tables),
+            "reasons": "; ".join(outcome.reasons) or "none",
+        },
+    )

@@ -1,0 +1,380 @@
+"""Checkpoints: named restore points that pin exact Delta versions, counts and fingerprints.
+
+A checkpoint is metadata (like a Git tag); Delta Lake keeps the data. Pinning the version removes
+any timestamp ambiguity, and pinning counts and a fingerprint lets a rollback prove its result.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from recovery_platform.domain.checkpoints.retention import ensure_retention
+from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
+from recovery_platform.domain.lakehouse.errors import CheckpointSelectionError
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.parallelism import map_tables
+from recovery_platform.domain.lakehouse.vocabulary import (
+    CheckpointType,
+    OperationType,
+    ValidationStatus,
+)
+from recovery_platform.engine import EngineError, RowCounts, TableState
+
+T = TypeVar("T")
+
+
+def format_fingerprint(value: int) -> str:
+    """Fingerprints are stored as 16 hex digits: no engine has an unsigned 64-bit column."""
+    return f"{value:016x}"
+
+
+@dataclass(frozen=True)
+class PinnedTable:
+    """One table as a checkpoint pins it."""
+
+    table: str
+    version: int
+    commit_timestamp: datetime
+    table_id: str
+    counts: RowCounts
+    fingerprint: int
+    validated: bool = True
+
+    def as_row(self, checkpoint_id: str) -> dict[str, object]:
+        """The `CheckpointTables` row for this pin."""
+        return {
+            "CheckpointId": checkpoint_id,
+            "TableName": self.table,
+            "DeltaVersion": self.version,
+            "CommitTimestamp": self.commit_timestamp,
+            "TableId": self.table_id,
+            "TotalRows": self.counts.total,
+            "ActiveRows": self.counts.active,
+            "DeletedRows": self.counts.deleted,
+            "PurgedRows": self.counts.purged,
+            "NullKeys": self.counts.null_keys,
+            "Fingerprint": format_fingerprint(self.fingerprint),
+            "ValidationStatus": (
+                ValidationStatus.Validated if self.validated else ValidationStatus.Failed
+            ).value,
+        }
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A recorded checkpoint with its pinned tables."""
+
+    checkpoint_id: str
+    name: str
+    checkpoint_type: CheckpointType
+    created: datetime
+    status: ValidationStatus
+    retention_date: date
+    is_active: bool
+    tables: tuple[PinnedTable, ...]
+    notes: str | None = None
+
+    def pin(self, table: str) -> PinnedTable:
+        """The pin of one table; KeyError if the checkpoint does not include it."""
+        for pinned in self.tables:
+            if pinned.table == table:
+                return pinned
+        raise KeyError(table)
+
+
+def pin_table(
+    lakehouse: Lakehouse, table: str, *, version: int | None = None, fingerprint: int | None = None
+) -> PinnedTable:
+    """Read a table's version, counts and fingerprint, all at one exact version.
+
+    `fingerprint` is given only where the version is known to hold data files whose
+    fingerprint is already pinned (a proven restore); the counts are always read.
+    """
+    uri = lakehouse.bronze_uri(table)
+    engine = lakehouse.engine
+    state = engine.state(uri, version)
+    shape = lakehouse.config.table(table).shape
+    if fingerprint is None:
+        counts, fingerprint = engine.counts_and_fingerprint(uri, shape, state.version)
+    else:
+        counts = engine.row_counts(uri, shape, state.version)
+    return PinnedTable(
+        table=table,
+        version=state.version,
+        commit_timestamp=state.timestamp,
+        table_id=state.table_id,
+        counts=counts,
+        fingerprint=fingerprint,
+    )
+
+
+PinKey = tuple[str, int, str]
+"""(table, Delta version, table id): names content that never changes."""
+
+
+def pin_tables(
+    lakehouse: Lakehouse,
+    tables: Sequence[str],
+    versions: Mapping[str, int] | None = None,
+    *,
+    known: Mapping[PinKey, PinnedTable] | None = None,
+) -> list[PinnedTable]:
+    """Pin many tables (at `versions`, else their latest), several at once, in table order.
+
+    A version some checkpoint already pinned (same table id) reuses that pin's counts and
+    fingerprint instead of scanning again: see `recorded_pins`.
+    """
+    wanted = versions or {}
+    reusable = known or {}
+
+    def pin(table: str) -> PinnedTable:
+        state = lakehouse.engine.state(lakehouse.bronze_uri(table), wanted.get(table))
+        earlier = reusable.get((table, state.version, state.table_id))
+        if earlier is not None:
+            return replace(earlier, commit_timestamp=state.timestamp, validated=True)
+        return pin_table(lakehouse, table, version=state.version)
+
+    return list(map_tables(lakehouse.engine, tables, pin))
+
+
+def recorded_pins(store: MetadataStore, tables: Collection[str]) -> dict[PinKey, PinnedTable]:
+    """Every recorded pin of `tables`, by (table, version, table id), from one metadata read."""
+    found: dict[PinKey, PinnedTable] = {}
+    for row in store.rows(MetadataTable.CheckpointTables):
+        if row["TableName"] in tables:
+            pinned = _pin_from_row(row)
+            found[(pinned.table, pinned.version, pinned.table_id)] = pinned
+    return found
+
+
+def counts_at(
+    lakehouse: Lakehouse,
+    table: str,
+    state: TableState,
+    known: Mapping[PinKey, PinnedTable] | None = None,
+) -> RowCounts:
+    """A version's counts: those a checkpoint pinned for it (same table id), else counted."""
+    pinned = (known or {}).get((table, state.version, state.table_id))
+    if pinned is not None:
+        return pinned.counts
+    return lakehouse.engine.row_counts(lakehouse.bronze_uri(table),
+                                       lakehouse.config.table(table).shape, state.version)
+
+
+def daily_checkpoint_name(day: date) -> str:
+    """The seed's per-table Daily name: `bronze_backup_YYYY-MM-DD` (UTC date)."""
+    return f"bronze_backup_{day:%Y-%m-%d}"
+
+
+def batch_checkpoint_name(finished: datetime, run_id: str) -> str:
+    """A DailyBatch name, unique per run: `bronze_batch_<UTC time>_<run id prefix>`."""
+    return f"bronze_batch_{finished:%Y-%m-%dT%H%M%SZ}_{run_id[:8]}"
+
+
+def with_retries(
+    action: Callable[[], T], *, attempts: int = 3, delay_seconds: float = 0.2
+) -> T:
+    """Run `action`, retrying twice on engine or I/O errors (transient by nature)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except (EngineError, OSError):
+            if attempt == attempts:
+                raise
+            time.sleep(delay_seconds * attempt)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class StagedCheckpoint:
+    """A checkpoint whose rows are ready to write, so many can share one commit."""
+
+    checkpoint: Checkpoint
+    parent_row: dict[str, object]
+    child_rows: tuple[dict[str, object], ...]
+
+
+def stage_checkpoint(
+    lakehouse: Lakehouse,
+    audit: AuditTrail,
+    *,
+    checkpoint_type: CheckpointType,
+    name: str,
+    pins: Sequence[PinnedTable],
+    validated: bool,
+    notes: str | None = None,
+    table_name: str | None = None,
+    requested_by: str | None = None,
+    long_term: bool = False,
+    created: datetime | None = None,
+    frozen: Collection[str] = (),
+) -> StagedCheckpoint:
+    """Secure retention for a checkpoint and build its rows (nothing is written to metadata).
+
+    Retention is the longest of the pinned tables' retention for this type; each table's Delta
+    retention properties are raised to cover it before the checkpoint can be recorded, except
+    `frozen` tables, which must not be written at all (a sync held by the mass-deletion guard):
+    only a checkpoint that is not validated may pin them.
+    """
+    if validated and frozen:
+        raise ValueError("a validated checkpoint cannot pin tables it may not secure")
+    created = created or utc_now()
+    config = lakehouse.config
+    tables = [p.table for p in pins] or [config.table_names[0]]
+    days = max(
+        config.table(t).retention_for(checkpoint_type, long_term=long_term) for t in tables
+    )
+    securable = [p.table for p in pins if p.table not in frozen]
+    list(map_tables(lakehouse.engine, securable,
+                    lambda table: ensure_retention(lakehouse, table, days, audit)))
+    checkpoint_id = str(uuid.uuid4())
+    status = ValidationStatus.Validated if validated else ValidationStatus.Failed
+    retention_date = (created + timedelta(days=days)).date()
+    parent: dict[str, object] = {
+        "CheckpointId": checkpoint_id,
+        "CheckpointName": name,
+        "CheckpointType": checkpoint_type.value,
+        "CreatedDate": created,
+        "TablesIncluded": len(pins),
+        "TotalRows": sum(p.counts.total for p in pins),
+        "ValidationStatus": status.value,
+        "RetentionDate": retention_date,
+        "IsActive": True,
+        "TableName": table_name,
+        "Notes": notes,
+        "PipelineRunId": audit.run_id,
+        "RequestedBy": requested_by,
+        "LongTerm": long_term,
+    }
+    checkpoint = Checkpoint(
+        checkpoint_id=checkpoint_id,
+        name=name,
+        checkpoint_type=checkpoint_type,
+        created=created,
+        status=status,
+        retention_date=retention_date,
+        is_active=True,
+        tables=tuple(pins),
+        notes=notes,
+    )
+    children = tuple(p.as_row(checkpoint_id) for p in pins)
+    return StagedCheckpoint(checkpoint=checkpoint, parent_row=parent, child_rows=children)
+
+
+def write_checkpoints(store: MetadataStore, staged: Sequence[StagedCheckpoint]) -> None:
+    """Write staged checkpoints: all pins in one commit, then all parent rows in one commit.
+
+    Parents come last so that a reader never sees a checkpoint without its pins.
+    """
+    store.append(MetadataTable.CheckpointTables, [r for s in staged for r in s.child_rows])
+    store.append(MetadataTable.CheckpointHistory, [s.parent_row for s in staged])
+
+
+def record_checkpoint(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    **options: Any,
+) -> Checkpoint:
+    """Stage and write one checkpoint; `options` are those of `stage_checkpoint`."""
+    staged = stage_checkpoint(lakehouse, audit, **options)
+    write_checkpoints(store, [staged])
+    return staged.checkpoint
+
+
+def load_checkpoint(store: MetadataStore, checkpoint_id: str) -> Checkpoint:
+    """A checkpoint and its pins by id."""
+    rows = store.rows(MetadataTable.CheckpointHistory, equals={"CheckpointId": checkpoint_id})
+    if not rows:
+        raise CheckpointSelectionError(f"no checkpoint has id {checkpoint_id!r}")
+    return _from_rows(rows[0], store)
+
+
+def _pin_from_row(c: Mapping[str, Any]) -> PinnedTable:
+    return PinnedTable(
+        table=str(c["TableName"]),
+        version=int(c["DeltaVersion"]),
+        commit_timestamp=c["CommitTimestamp"],
+        table_id=str(c["TableId"]),
+        counts=RowCounts(
+            total=int(c["TotalRows"]),
+            active=int(c["ActiveRows"]),
+            deleted=int(c["DeletedRows"]),
+            purged=int(c["PurgedRows"]),
+            null_keys=int(c["NullKeys"]),
+        ),
+        fingerprint=int(str(c["Fingerprint"]), 16),
+        validated=c["ValidationStatus"] == ValidationStatus.Validated.value,
+    )
+
+
+def _from_rows(row: dict[str, Any], store: MetadataStore) -> Checkpoint:
+    children = store.rows(
+        MetadataTable.CheckpointTables, equals={"CheckpointId": row["CheckpointId"]}
+    )
+    pins = tuple(_pin_from_row(c) for c in sorted(children, key=lambda c: str(c["TableName"])))
+    return Checkpoint(
+        checkpoint_id=str(row["CheckpointId"]),
+        name=str(row["CheckpointName"]),
+        checkpoint_type=CheckpointType(str(row["CheckpointType"])),
+        created=row["CreatedDate"],
+        status=ValidationStatus(str(row["ValidationStatus"])),
+        retention_date=row["RetentionDate"],
+        is_active=bool(row["IsActive"]),
+        tables=pins,
+        notes=row.get("Notes"),
+    )
+
+
+def resolve_checkpoint(
+    store: MetadataStore,
+    *,
+    name: str | None = None,
+    checkpoint_id: str | None = None,
+    checkpoint_type: CheckpointType | None = None,
+    table: str | None = None,
+) -> Checkpoint:
+    """Exactly one checkpoint for an id, or a name (and type); otherwise a listing error."""
+    if checkpoint_id:
+        return load_checkpoint(store, checkpoint_id)
+    if not name:
+        raise CheckpointSelectionError("give a checkpoint name or a checkpoint id")
+    equals: dict[str, str | None] = {"CheckpointName": name}
+    if checkpoint_type is not None:
+        equals["CheckpointType"] = CheckpointType(checkpoint_type).value
+    if table is not None:
+        equals["TableName"] = table
+    rows = store.rows(MetadataTable.CheckpointHistory, equals=equals)
+    if len(rows) == 1:
+        return _from_rows(rows[0], store)
+    kind = f" of type {checkpoint_type.value}" if checkpoint_type else ""
+    if not rows:
+        raise CheckpointSelectionError(f"no checkpoint named {name!r}{kind}")
+    listing = "; ".join(
+        f"{r['CheckpointId']} ({r['CheckpointType']}, table {r['TableName'] or 'all'}, "
+        f"{r['CreatedDate']:%Y-%m-%d %H:%M:%S})"
+        for r in sorted(rows, key=lambda r: r["CreatedDate"])
+    )
+    raise CheckpointSelectionError(
+        f"{len(rows)} checkpoints are named {name!r}{kind}; choose one by checkpoint_id: {listing}"
+    )
+
+
+def audit_checkpoint(audit: AuditTrail, checkpoint: Checkpoint, operation: OperationType) -> None:
+    """Audit a recorded checkpoint with its key facts."""
+    with audit.step(operation, checkpoint.tables[0].table if len(checkpoint.tables) == 1 else None
+                    ) as step:
+        step.checkpoint_id = checkpoint.checkpoint_id
+        step.details = {
+            "name": checkpoint.name,
+            "type": checkpoint.checkpoint_type.value,
+            "status": checkpoint.status.value,
+            "tables": {p.table: p.version for p in checkpoint.tables},
+        }

@@ -1,0 +1,303 @@
+"""Planning a rollback: validate the checkpoint, measure the impact, warn about dependencies.
+
+A plan is always made first, recorded and audited (dry runs included). It captures each table's
+current version so that applying it later can prove nothing changed in between.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from recovery_platform.domain.checkpoints.history import (
+    Checkpoint,
+    PinKey,
+    PinnedTable,
+    counts_at,
+    recorded_pins,
+)
+from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.parallelism import map_tables
+from recovery_platform.domain.lakehouse.vocabulary import (
+    AuditStatus,
+    OperationType,
+    ValidationStatus,
+)
+from recovery_platform.domain.rollback.recommendation import recommend
+from recovery_platform.domain.rollback.report import plan_json, render_plan
+from recovery_platform.domain.rollback.request import RollbackRequest, SelectedCheckpoint
+from recovery_platform.engine import (
+    EngineError,
+    KeyDiff,
+    RowCounts,
+    StorageDelta,
+)
+
+DEFAULT_PLAN_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class RiskThresholds:
+    """Share of a table's rows a rollback changes at which risk becomes Medium or High."""
+
+    medium_share: float = 0.01
+    high_share: float = 0.10
+
+    def assess(self, changed: int, rows: int) -> str:
+        """High, Medium or Low for `changed` of `rows` rows."""
+        share = changed / rows if rows else (1.0 if changed else 0.0)
+        if share >= self.high_share:
+            return "High"
+        return "Medium" if share >= self.medium_share else "Low"
+
+
+@dataclass(frozen=True)
+class TableImpact:
+    """What the rollback will do to one table."""
+
+    table: str
+    current_version: int
+    target_version: int
+    current: RowCounts
+    target: RowCounts
+    diff: KeyDiff
+    storage: StorageDelta
+    risk: str
+
+    @property
+    def rows_changed(self) -> int:
+        """Rows added, removed or changed by the restore."""
+        return self.diff.added + self.diff.removed + self.diff.changed
+
+    @property
+    def unchanged(self) -> bool:
+        """Content already equals the checkpoint: applying is a no-op."""
+        return self.rows_changed == 0
+
+
+@dataclass(frozen=True)
+class DependencyWarning:
+    """A declared relation a partial rollback would break."""
+
+    child: str
+    column: str
+    parent: str
+    orphans: int
+    sample_keys: tuple[str, ...]
+
+    @property
+    def message(self) -> str:
+        """The warning as the plan shows it."""
+        return (f"{self.child}.{self.column} -> {self.parent}: {self.orphans} {self.child} rows "
+                f"would reference {self.parent} rows that are absent after the rollback; "
+                f"include both tables in tables_scope to keep them consistent")
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """A recorded plan: refused (with reasons) or ready to apply."""
+
+    plan_id: str
+    created_at: datetime
+    expires_at: datetime
+    request: RollbackRequest
+    checkpoint: Checkpoint
+    selection: str
+    tables: tuple[TableImpact, ...] = ()
+    warnings: tuple[DependencyWarning, ...] = ()
+    refusals: tuple[str, ...] = ()
+    recommendation: str | None = None
+    thresholds: RiskThresholds = field(default_factory=RiskThresholds)
+
+    @property
+    def ok(self) -> bool:
+        """True when the checkpoint passed validation and the plan can be applied."""
+        return not self.refusals
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """Tables in scope, in plan order."""
+        return tuple(t.table for t in self.tables)
+
+    @property
+    def estimated_seconds(self) -> float:
+        """A rough duration: restores are metadata operations; validation scans changed rows."""
+        changed = sum(t.rows_changed for t in self.tables)
+        return round(1.0 + 0.3 * len(self.tables) + changed / 2_000_000, 1)
+
+
+def validate_checkpoint(
+    lakehouse: Lakehouse, checkpoint: Checkpoint, scope: tuple[str, ...]
+) -> list[str]:
+    """Reasons the checkpoint cannot be a rollback target for `scope`; empty when it can."""
+    problems: list[str] = []
+    if not checkpoint.is_active:
+        problems.append(f"checkpoint {checkpoint.name} is inactive (expired on "
+                        f"{checkpoint.retention_date})")
+    if checkpoint.status is not ValidationStatus.Validated:
+        problems.append(f"checkpoint {checkpoint.name} is {checkpoint.status.value}, not "
+                        f"Validated: {checkpoint.notes or 'no reason recorded'}")
+    pinned = {p.table for p in checkpoint.tables}
+
+    def problem(table: str) -> str | None:
+        if table not in pinned:
+            return (f"table {table} is not pinned by checkpoint {checkpoint.name} "
+                    f"(it pins: {', '.join(sorted(pinned))})")
+        pin = checkpoint.pin(table)
+        try:
+            check = lakehouse.engine.is_restorable(lakehouse.bronze_uri(table), pin.version,
+                                                   pin.table_id)
+        except EngineError as exc:
+            return f"table {table}: {exc}"
+        if not check.restorable:
+            return f"table {table} cannot be restored to version {pin.version}: {check.reason}"
+        return None
+
+    problems.extend(p for p in map_tables(lakehouse.engine, scope, problem) if p is not None)
+    return problems
+
+
+def measure_impact(
+    lakehouse: Lakehouse,
+    checkpoint: Checkpoint,
+    table: str,
+    thresholds: RiskThresholds,
+    known: Mapping[PinKey, PinnedTable] | None = None,
+) -> TableImpact:
+    """Counts, key-level changes and storage effect of restoring one table.
+
+    The current version's counts come from a pin some checkpoint recorded for it (a daily sync
+    pins every version it writes) when there is one; otherwise they are counted.
+    """
+    engine = lakehouse.engine
+    uri = lakehouse.bronze_uri(table)
+    shape = lakehouse.config.table(table).shape
+    pin = checkpoint.pin(table)
+    state = engine.state(uri)
+    current = state.version
+    counts = counts_at(lakehouse, table, state, known)
+    diff = engine.key_diff(uri, shape, current, pin.version)
+    storage = engine.storage_delta(uri, current, pin.version)
+    changed = diff.added + diff.removed + diff.changed
+    return TableImpact(
+        table=table, current_version=current, target_version=pin.version, current=counts,
+        target=pin.counts, diff=diff, storage=storage,
+        risk=thresholds.assess(changed, max(counts.total, pin.counts.total)),
+    )
+
+
+def dependency_warnings(
+    lakehouse: Lakehouse, impacts: tuple[TableImpact, ...]
+) -> tuple[DependencyWarning, ...]:
+    """Orphans a partial scope would create across declared relations."""
+    engine = lakehouse.engine
+    config = lakehouse.config
+    by_table = {i.table: i for i in impacts}
+    found = []
+    for child, spec in config.tables.items():
+        for rel in spec.relations:
+            if (child in by_table) == (rel.references in by_table):
+                continue
+            child_uri = lakehouse.bronze_uri(child)
+            parent_uri = lakehouse.bronze_uri(rel.references)
+            if not (engine.table_exists(child_uri) and engine.table_exists(parent_uri)):
+                continue
+            child_version = (by_table[child].target_version if child in by_table
+                             else engine.state(child_uri).version)
+            parent_version = (by_table[rel.references].target_version
+                              if rel.references in by_table else engine.state(parent_uri).version)
+            orphans = engine.orphan_count(
+                child_uri, rel.column, parent_uri, config.table(rel.references).primary_key,
+                child_version=child_version, parent_version=parent_version,
+            )
+            if orphans.count:
+                found.append(DependencyWarning(child, rel.column, rel.references, orphans.count,
+                                               orphans.sample_keys))
+    return tuple(found)
+
+
+def make_plan(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    request: RollbackRequest,
+    selected: SelectedCheckpoint,
+    *,
+    thresholds: RiskThresholds | None = None,
+    ttl: timedelta = DEFAULT_PLAN_TTL,
+) -> RollbackPlan:
+    """Validate, analyse and record a plan; a refused plan is recorded too."""
+    thresholds = thresholds or RiskThresholds()
+    checkpoint = selected.checkpoint
+    scope = request.tables_scope or tuple(p.table for p in checkpoint.tables)
+    created = utc_now()
+    base = RollbackPlan(plan_id=str(uuid.uuid4()), created_at=created, expires_at=created + ttl,
+                        request=request, checkpoint=checkpoint, selection=selected.why,
+                        thresholds=thresholds)
+    with audit.step(OperationType.RollbackValidation) as step:
+        step.checkpoint_id = checkpoint.checkpoint_id
+        refusals = validate_checkpoint(lakehouse, checkpoint, scope)
+        step.details = {"plan_id": base.plan_id, "tables": list(scope), "refusals": refusals,
+                        "selection": selected.why}
+        if refusals:
+            step.status, step.error = AuditStatus.Failed, " | ".join(refusals)
+    if refusals:
+        plan = replace(base, refusals=tuple(refusals),
+                        recommendation=recommend(lakehouse, store, checkpoint, scope))
+        record_plan(store, plan, status="Refused", run_id=audit.run_id)
+        return plan
+    with audit.step(OperationType.RollbackImpactAnalysis) as step:
+        step.checkpoint_id = checkpoint.checkpoint_id
+        known = recorded_pins(store, scope)
+        impacts = tuple(map_tables(
+            lakehouse.engine, scope,
+            lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known),
+        ))
+        warnings = dependency_warnings(lakehouse, impacts)
+        plan = replace(base, tables=impacts, warnings=warnings)
+        step.details = {
+            "plan_id": plan.plan_id,
+            "tables": {i.table: {"from": i.current_version, "to": i.target_version,
+                                 "added": i.diff.added, "removed": i.diff.removed,
+                                 "changed": i.diff.changed, "risk": i.risk} for i in impacts},
+            "warnings": [w.message for w in warnings],
+            "estimated_seconds": plan.estimated_seconds,
+        }
+        step.counts = {"read": sum(i.rows_changed for i in impacts)}
+        if warnings:
+            step.status = AuditStatus.Warning
+    record_plan(store, plan, status="Planned", run_id=audit.run_id)
+    return plan
+
+
+def record_plan(store: MetadataStore, plan: RollbackPlan, *, status: str, run_id: str) -> None:
+    """Write the plan row and its per-table intent rows (one commit each)."""
+    request = plan.request
+    store.append(MetadataTable.RollbackPlanTables, [
+        {"PlanTableKey": f"{plan.plan_id}:{t.table}", "PlanId": plan.plan_id,
+         "TableName": t.table, "CurrentVersion": t.current_version,
+         "TargetVersion": t.target_version, "RowsChanged": t.rows_changed,
+         "IntentStatus": "pending",
+         "UpdatedAt": plan.created_at}
+        for t in plan.tables
+    ])
+    store.append(MetadataTable.RollbackPlans, [{
+        "PlanId": plan.plan_id,
+        "PipelineRunId": run_id,
+        "CreatedAt": plan.created_at,
+        "ExpiresAt": plan.expires_at,
+        "CheckpointId": plan.checkpoint.checkpoint_id,
+        "CheckpointName": plan.checkpoint.name,
+        "TablesJson": plan_json({"tables": list(plan.scope or request.tables_scope or ())}),
+        "RequestedBy": request.requested_by,
+        "Reason": request.reason,
+        "DryRun": request.dry_run,
+        "Status": status,
+        "PlanJson": plan_json(plan),
+        "PlanMarkdown": render_plan(plan),
+    }])

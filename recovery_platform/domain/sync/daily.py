@@ -1,0 +1,285 @@
+"""The daily sync run: every table synced, validated and checkpointed, then one batch checkpoint.
+
+One table's failure or hold never stops the others. The DailyBatch checkpoint is always recorded,
+validated only if every table synced and validated, so that a failed night still leaves a trace
+and the last good batch stays the default rollback target.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from recovery_platform.domain.checkpoints.history import (
+    Checkpoint,
+    PinKey,
+    PinnedTable,
+    StagedCheckpoint,
+    batch_checkpoint_name,
+    daily_checkpoint_name,
+    pin_table,
+    recorded_pins,
+    stage_checkpoint,
+    with_retries,
+    write_checkpoints,
+)
+from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
+from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.parallelism import dependency_levels, map_tables
+from recovery_platform.domain.lakehouse.pipeline_config import (
+    mirror_config,
+    purge_states,
+    record_sync_progress,
+)
+from recovery_platform.domain.lakehouse.vocabulary import (
+    AlertSeverity,
+    AuditStatus,
+    CheckpointType,
+    OperationType,
+)
+from recovery_platform.domain.sync.table import (
+    PurgeState,
+    SyncOverride,
+    SyncStatus,
+    TableSyncResult,
+    sync_table,
+)
+from recovery_platform.domain.sync.validation import (
+    TableValidation,
+    record_validations,
+    validate_table,
+)
+from recovery_platform.sources.connector import SourceConnector
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """What happened to one table in a sync run."""
+
+    table: str
+    sync: TableSyncResult
+    validation: TableValidation | None
+    pinned: PinnedTable | None
+    checkpoint: Checkpoint | None
+    problem: str | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Synced (or unchanged), validated and checkpointed."""
+        return self.problem is None and self.sync.status in (SyncStatus.Synced,
+                                                             SyncStatus.Unchanged)
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """The run's DailyBatch checkpoint and, if it is not validated, why."""
+
+    checkpoint: Checkpoint
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class DailySyncRun:
+    """Inputs of one daily sync run."""
+
+    lakehouse: Lakehouse
+    store: MetadataStore
+    source: SourceConnector
+    leases: LeaseStore
+    sync_date: date
+    run_id: str
+    tables: Sequence[str] | None = None
+    overrides: Sequence[SyncOverride] = ()
+    lease_wait_seconds: float = 0.0
+
+
+def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcome | BatchOutcome]:
+    """Sync every table in scope, yielding each table's outcome, then the batch outcome."""
+    config = run.lakehouse.config
+    tables = config.validate_table_names(run.tables, field_name="tables")
+    overrides = {
+        config.validate_table_name(o.table, field_name="overrides.table"): o for o in run.overrides
+    }
+    run.store.ensure_tables()
+    mirror_config(run.store, config)
+    purges = purge_states(run.store)
+    known = recorded_pins(run.store, tables)  # last sync's pins: the counts before this one
+    outcomes: list[TableOutcome] = []
+    staged: list[StagedCheckpoint] = []
+    try:
+        pinned: dict[str, int] = {}  # versions pinned so far: children validate against them
+
+        def sync(table: str) -> tuple[TableOutcome, StagedCheckpoint | None]:
+            return _sync_one(run, audit, table, purges.get(table, PurgeState()),
+                             overrides.get(table), dict(pinned), known)
+
+        waves = dependency_levels(config, tables)  # parents synced before children validate
+        for outcome, daily in (
+            result for wave in waves for result in map_tables(run.lakehouse.engine, wave, sync)
+        ):
+            outcomes.append(outcome)
+            if outcome.pinned is not None:
+                pinned[outcome.table] = outcome.pinned.version
+            if daily is not None:
+                staged.append(daily)
+            yield outcome
+        order = {table: i for i, table in enumerate(tables)}
+        outcomes.sort(key=lambda o: order[o.table])  # waves finish out of the declared order
+        staged.sort(key=lambda s: order[s.checkpoint.tables[0].table])
+        batch, reasons = _stage_batch(run, audit, outcomes)
+        write_checkpoints(run.store, [*staged, batch])
+        staged = []
+        record_validations(
+            run.store, [o.validation for o in outcomes if o.validation is not None],
+            run_id=run.run_id, context="PostSync",
+        )
+        record_sync_progress(
+            run.store,
+            [o.table for o in outcomes if o.ok],
+            [o.table for o in outcomes if o.sync.wrote_purge],
+            run.sync_date,
+        )
+        yield BatchOutcome(checkpoint=batch.checkpoint, reasons=reasons)
+    finally:
+        if staged:
+            write_checkpoints(run.store, staged)
+        audit.flush()
+
+
+def _sync_one(
+    run: DailySyncRun,
+    audit: AuditTrail,
+    table: str,
+    purge: PurgeState,
+    override: SyncOverride | None,
+    parent_versions: Mapping[str, int],
+    known: Mapping[PinKey, PinnedTable],
+) -> tuple[TableOutcome, StagedCheckpoint | None]:
+    started = time.perf_counter()
+    lakehouse = run.lakehouse
+    validation: TableValidation | None = None
+    try:
+        with run.leases.hold(table, run.run_id, wait_seconds=run.lease_wait_seconds):
+            extract = run.source.extract(table, run.sync_date)
+            result = sync_table(
+                lakehouse, table, extract.uri, sync_date=run.sync_date, synced_at=utc_now(),
+                purge=purge, run_id=run.run_id, override=override, known=known,
+            )
+            _audit_sync(audit, result)
+            if result.status is SyncStatus.Held:
+                untouched = pin_table(lakehouse, table)
+                return TableOutcome(table, result, None, untouched, None, result.message,
+                                    time.perf_counter() - started), None
+            validation = validate_table(lakehouse, table, version=result.version_after,
+                                        parent_versions=parent_versions)
+            _audit_validation(audit, validation)
+    except Exception as exc:  # one table's failure must not stop the others
+        message = f"{type(exc).__name__}: {exc}"
+        failed = TableSyncResult(table, SyncStatus.Failed, None, None, None, message=message)
+        with audit.step(OperationType.TableSync, table) as step:
+            step.status, step.error = AuditStatus.Failed, message
+        audit.alert(AlertSeverity.Critical, "SyncFailed", f"sync of {table} failed: {message}",
+                    table=table)
+        return TableOutcome(table, failed, validation, None, None, message,
+                            time.perf_counter() - started), None
+    pinned, daily, problem = _checkpoint_table(run, audit, table, validation)
+    return TableOutcome(table, result, validation, pinned, daily.checkpoint if daily else None,
+                        problem, time.perf_counter() - started), daily
+
+
+def _checkpoint_table(
+    run: DailySyncRun, audit: AuditTrail, table: str, validation: TableValidation
+) -> tuple[PinnedTable | None, StagedCheckpoint | None, str | None]:
+    """Pin the table and stage its Daily checkpoint; a failure is audited, never raised."""
+    lakehouse = run.lakehouse
+    if not validation.passed:
+        problem = "validation failed: " + "; ".join(validation.failures)
+        audit.alert(AlertSeverity.Critical, "ValidationFailed", f"{table}: {problem}",
+                    table=table)
+        try:
+            pinned = pin_table(lakehouse, table, version=validation.version)
+        except Exception:
+            return None, None, problem
+        return replace(pinned, validated=False), None, problem
+    try:
+        pinned = with_retries(lambda: pin_table(lakehouse, table, version=validation.version))
+        staged = with_retries(lambda: stage_checkpoint(
+            lakehouse, audit, checkpoint_type=CheckpointType.Daily,
+            name=daily_checkpoint_name(run.sync_date), pins=[pinned], validated=True,
+            table_name=table,
+        ))
+    except Exception as exc:  # checkpoint failure is audited and does not fail the sync
+        message = f"{type(exc).__name__}: {exc}"
+        with audit.step(OperationType.CheckpointFailed, table) as step:
+            step.status, step.error = AuditStatus.Failed, message
+        audit.alert(AlertSeverity.Warning, "CheckpointFailed",
+                    f"Daily checkpoint of {table} failed: {message}", table=table)
+        return None, None, f"checkpoint failed: {message}"
+    with audit.step(OperationType.CheckpointCreated, table) as step:
+        step.checkpoint_id = staged.checkpoint.checkpoint_id
+        step.delta_version = pinned.version
+        step.details = {"name": staged.checkpoint.name, "type": CheckpointType.Daily.value}
+    return pinned, staged, None
+
+
+def _stage_batch(
+    run: DailySyncRun, audit: AuditTrail, outcomes: Sequence[TableOutcome]
+) -> tuple[StagedCheckpoint, tuple[str, ...]]:
+    """Stage the batch; it is validated only as a complete, validated set of every table."""
+    finished = utc_now()
+    pins = [o.pinned for o in outcomes if o.pinned is not None]
+    in_run = {o.table for o in outcomes}
+    reasons = [f"{o.table}: {o.problem or o.sync.status.value}" for o in outcomes if not o.ok]
+    reasons += [f"{t}: not synced in this run" for t in run.lakehouse.config.table_names
+                if t not in in_run]
+    validated = not reasons and len(pins) == len(outcomes)
+    held = [o.table for o in outcomes if o.sync.status is SyncStatus.Held]
+    staged = stage_checkpoint(
+        run.lakehouse, audit, checkpoint_type=CheckpointType.DailyBatch,
+        name=batch_checkpoint_name(finished, run.run_id), pins=pins, validated=validated,
+        notes=None if validated else "not validated: " + " | ".join(reasons), created=finished,
+        frozen=held,
+    )
+    with audit.step(OperationType.BatchCheckpoint) as step:
+        step.checkpoint_id = staged.checkpoint.checkpoint_id
+        step.status = AuditStatus.Succeeded if validated else AuditStatus.Warning
+        step.details = {"tables": {p.table: p.version for p in pins}, "reasons": reasons,
+                        "total_rows": sum(p.counts.total for p in pins)}
+    return staged, tuple(reasons)
+
+
+def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
+    counts = result.classification
+    if result.override is not None:
+        with audit.step(OperationType.SyncOverride, result.table) as step:
+            step.approved_by = result.override.approved_by
+            step.reason = result.override.reason
+            step.details = {"reason": result.override.reason,
+                            "approved_by": result.override.approved_by}
+    operation = OperationType.SyncHeld if result.status is SyncStatus.Held else (
+        OperationType.TableSync)
+    with audit.step(operation, result.table) as step:
+        step.delta_version = result.version_after
+        if result.status is SyncStatus.Held:
+            step.status, step.error = AuditStatus.Held, result.message
+        if counts is not None:
+            step.counts = {"read": counts.source_rows, "inserted": counts.inserted,
+                           "updated": counts.updated, "deleted": counts.deleted,
+                           "purged": counts.purged, "reactivated": counts.reactivated}
+            step.details = {"status": result.status.value, "active_before": counts.active_before,
+                            "deleted_share": round(counts.deleted_share, 6),
+                            "purge_consumed": result.purge_consumed}
+    if result.status is SyncStatus.Held:
+        audit.alert(AlertSeverity.Critical, "SyncHeld", result.message, table=result.table)
+
+
+def _audit_validation(audit: AuditTrail, validation: TableValidation) -> None:
+    with audit.step(OperationType.BronzeValidation, validation.table) as step:
+        step.delta_version = validation.version
+        step.status = AuditStatus.Succeeded if validation.passed else AuditStatus.Failed
+        step.error = "; ".join(validation.failures) or None
