@@ -11,7 +11,7 @@ from recovery_platform.domain.lakehouse.table_config import PlatformConfig
 from recovery_platform.engine import StorageEngine
 
 LAKEHOUSE_ROOT_ENV = "RECOVERY_LAKEHOUSE_ROOT"
-DEFAULT_LAKEHOUSE_ROOT = Path(__file__).resolve().parents[2] / ".demo" / "lakehouse"
+DEFAULT_LAKEHOUSE_ROOT = Path(__file__).resolve().parents[3] / ".demo" / "lakehouse"
 
 PLATFORM_TABLE_PROPERTIES: dict[str, str] = {
     "delta.enableChangeDataFeed": "true",

@@ -21,7 +21,7 @@ from recovery_platform.domain.lakehouse.vocabulary import CheckpointType, Relati
 from recovery_platform.engine import TableShape
 from recovery_platform.sources.declared_schema import ARROW_TYPES
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "tables.yaml"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "tables.yaml"
 CONFIG_PATH_ENV = "RECOVERY_TABLES_CONFIG"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

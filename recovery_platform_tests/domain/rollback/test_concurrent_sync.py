@@ -14,7 +14,7 @@ from dagster._core.instance.ref import InstanceRef
 from recovery_platform.domain.lakehouse.fault_injection import CRASH_ENV, PAUSE_FILE_ENV
 from recovery_platform_tests.domain.rollback.lab import BAD_DAY, TABLES, Lab
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 ROLLBACK = """
 import sys
 from pathlib import Path

@@ -21,7 +21,7 @@ lab = Lab(Path(sys.argv[1]))
 lab.apply(lab.batch(-2), sys.argv[2])
 raise SystemExit("the crash point did not fire")
 """
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _restores(lab: Lab, table: str) -> list[dict[str, object]]:

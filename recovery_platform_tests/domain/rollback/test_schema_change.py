@@ -34,7 +34,7 @@ def _land_next_day(lab: Lab) -> None:
 
 def _declaring_website(lab: Lab, tmp_path: Path) -> Lab:
     """The same lakehouse seen through a tables.yaml that declares account.website."""
-    text = (Path(__file__).resolve().parents[2] / "recovery_platform" / "tables.yaml").read_text()
+    text = (Path(__file__).resolve().parents[3] / "recovery_platform" / "tables.yaml").read_text()
     declared = text.replace(
         "      - {name: industry, type: string}\n",
         "      - {name: industry, type: string}\n      - {name: website, type: string}\n",

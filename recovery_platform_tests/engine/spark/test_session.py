@@ -44,7 +44,7 @@ def test_the_session_asks_for_the_jar_of_the_pinned_releases(
 ) -> None:
     """pyproject pins pyspark and delta-spark exactly; the jar follows both pins."""
     monkeypatch.delenv(DELTA_JAR_VERSION_ENV, raising=False)
-    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
     pins = dict(d.split("==") for d in project["project"]["dependencies"])
     assert metadata.version("delta-spark") == pins["delta-spark"]
     assert pyspark.__version__ == pins["pyspark"]
