@@ -114,7 +114,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
     import dagster as dg
 
     from recovery_platform.definitions import build_definitions
-    from recovery_platform.defs.operations import manual_checkpoint_job
+    from recovery_platform.defs.manual_checkpoint import manual_checkpoint_job
     from recovery_platform.defs.resources import LakehouseResource, SourceResource
     from recovery_platform.domain.lakehouse.table_config import DEFAULT_CONFIG_PATH
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from recovery_platform.defs.operations import manual_checkpoint_job, purge_metadata_job
+from recovery_platform.defs.keys import BATCH_KEY
+from recovery_platform.defs.manual_checkpoint import manual_checkpoint_job
+from recovery_platform.defs.purge import purge_metadata_job
 from recovery_platform.defs.resources import (
     LakehouseResource,
     SourceResource,
@@ -15,8 +17,11 @@ from recovery_platform.defs.resources import (
     spark_resource_from_env,
 )
 from recovery_platform.defs.rollback import rollback_job
-from recovery_platform.defs.schedules import daily_sync_schedule
-from recovery_platform.defs.sync import BATCH_KEY, build_bronze_assets, source_specs
+from recovery_platform.defs.sync import (
+    build_bronze_assets,
+    daily_sync_schedule,
+    source_specs,
+)
 from recovery_platform.domain.lakehouse.table_config import load_platform_config
 
 

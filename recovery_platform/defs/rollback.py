@@ -9,16 +9,14 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
+from recovery_platform.defs.keys import WRITERS_POOL, bronze_key
 from recovery_platform.defs.resources import LakehouseResource
-from recovery_platform.defs.sync import bronze_key
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
 from recovery_platform.domain.rollback.apply import ApplyResult, TableRestoreOutcome
-from recovery_platform.domain.rollback.plan import RiskThresholds
+from recovery_platform.domain.rollback.impact import RiskThresholds
 from recovery_platform.domain.rollback.report import render_plan
 from recovery_platform.domain.rollback.request import validate_request
 from recovery_platform.domain.rollback.run import run_rollback
-
-ROLLBACK_POOL = "bronze_writers"
 
 
 class RollbackCheckpointType(Enum):
@@ -80,7 +78,7 @@ def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.Asse
     ]
 
 
-@dg.op(pool=ROLLBACK_POOL)
+@dg.op(pool=WRITERS_POOL)
 def rollback(
     context: dg.OpExecutionContext, config: RollbackConfig, lakehouse: LakehouseResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output[str]]:

@@ -1,8 +1,9 @@
-"""Bronze assets, their blocking invariant checks and the DailyBatch checkpoint asset.
+"""The daily sync: bronze assets, their blocking invariant checks, the job and its schedule.
 
 Built by a factory from the table configuration: one `["bronze", <table>]` asset per declared
 table, all computed by one multi-asset so a 50-table sync is one step (no per-step process cost),
-and the batch checkpoint is recorded even when a table is held or fails a blocking check.
+and the DailyBatch checkpoint (`defs/checkpoints.py`) is recorded even when a table is held or
+fails a blocking check.
 """
 
 
@@ -12,32 +13,20 @@ from datetime import UTC, date, datetime
 import dagster as dg
 from pydantic import Field
 
+from recovery_platform.defs.checkpoints import batch_checkpoint_spec, batch_result
+from recovery_platform.defs.keys import BATCH_KEY, WRITERS_POOL, bronze_key, source_key
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
 from recovery_platform.domain.lakehouse.errors import InvalidInputError
 from recovery_platform.domain.lakehouse.table_config import PlatformConfig
 from recovery_platform.domain.purge.record import parse_date
 from recovery_platform.domain.sync.daily import (
-    BatchOutcome,
     DailySyncRun,
     TableOutcome,
     run_daily_sync,
 )
 from recovery_platform.domain.sync.table import SyncOverride, SyncStatus
 from recovery_platform.domain.sync.validation import Invariant
-
-BATCH_KEY = dg.AssetKey(["checkpoints", "daily_batch"])
-SYNC_POOL = "bronze_writers"
-
-
-def bronze_key(table: str) -> dg.AssetKey:
-    """Asset key of a bronze table."""
-    return dg.AssetKey(["bronze", table])
-
-
-def source_key(table: str) -> dg.AssetKey:
-    """Asset key of a table's source extracts (external: landed by the CRM export)."""
-    return dg.AssetKey(["source", table])
 
 
 class SyncOverrideConfig(dg.Config):
@@ -104,13 +93,10 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
                      description=f"Bronze {t}: synced daily from the CRM, tracked deletions.")
         for t in platform.table_names
     ]
-    specs.append(dg.AssetSpec(
-        BATCH_KEY, deps=[bronze_key(t) for t in platform.table_names], group_name="checkpoints",
-        skippable=True, description="DailyBatch checkpoint: every table pinned at one point.",
-    ))
+    specs.append(batch_checkpoint_spec(platform))
 
     @dg.multi_asset(name="daily_sync", specs=specs, check_specs=_check_specs(platform),
-                    can_subset=True, pool=SYNC_POOL)
+                    can_subset=True, pool=WRITERS_POOL)
     def daily_sync(
         context: dg.AssetExecutionContext,
         config: DailySyncConfig,
@@ -137,7 +123,7 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
                 if result is not None:
                     yield result
             elif BATCH_KEY in context.selected_asset_keys:
-                yield _batch_result(outcome)
+                yield batch_result(outcome)
         if failed:
             raise dg.Failure(
                 description="daily sync did not fully succeed: " + " | ".join(failed),
@@ -180,16 +166,23 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
                                 check_results=checks)
 
 
-def _batch_result(outcome: BatchOutcome) -> dg.MaterializeResult:
-    checkpoint = outcome.checkpoint
-    return dg.MaterializeResult(
-        asset_key=BATCH_KEY,
-        metadata={
-            "checkpoint_id": checkpoint.checkpoint_id,
-            "checkpoint_name": checkpoint.name,
-            "validation_status": checkpoint.status.value,
-            "tables_included": len(checkpoint.tables),
-            "total_rows": sum(p.counts.total for p in checkpoint.tables),
-            "reasons": "; ".join(outcome.reasons) or "none",
-        },
+SCHEDULE_TIMEZONE = "UTC"
+"""Explicit, so that "daily" means the same day everywhere."""
+
+
+@dg.schedule(
+    name="daily_sync_schedule",
+    job_name="daily_sync_job",
+    cron_schedule="0 2 * * *",
+    execution_timezone=SCHEDULE_TIMEZONE,
+    description="Daily at 02:00 UTC, after the CRM export lands; syncs that day's extracts.",
+)
+def daily_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Sync the extract dated the scheduled day, once per day (run key)."""
+    day = context.scheduled_execution_time.astimezone(UTC).date().isoformat()
+    return dg.RunRequest(
+        run_key=f"daily_sync_{day}",
+        run_config={"ops": {"daily_sync": {"config": {
+            "sync_date": day, "requested_by": "daily_sync_schedule"}}}},
+        tags={"sync_date": day},
     )

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from recovery_platform.definitions import defs
-from recovery_platform.defs.schedules import daily_sync_schedule
+from recovery_platform.defs.sync import daily_sync_schedule
 
 
 def _request(when: datetime) -> dg.RunRequest:
