@@ -11,8 +11,9 @@ from deltalake import DeltaTable, write_deltalake
 
 from benchmarks.measure import PhaseResult, measure
 from recovery_platform.domain.lakehouse.location import Lakehouse
+from recovery_platform.domain.lakehouse.pipeline_config import PurgeState
 from recovery_platform.domain.lakehouse.table_config import load_platform_config
-from recovery_platform.domain.sync.table import PurgeState, sync_table
+from recovery_platform.domain.sync.table import sync_table
 from recovery_platform.engine import StorageEngine
 from recovery_platform.sources import DemoScale, LocalSnapshotSource, generate_demo_crm
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,19 @@ from recovery_platform.domain.lakehouse.audit import utc_now
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.table_config import PlatformConfig, TableSpec
-from recovery_platform.domain.sync.table import PurgeState
+
+
+@dataclass(frozen=True)
+class PurgeState:
+    """A recorded purge as the sync sees it."""
+
+    pending: bool = False
+    purge_date: date | None = None
+    cutoff_date: date | None = None
+
+    def applies_on(self, sync_date: date) -> bool:
+        """Pending and dated on or before the sync date: this sync consumes it."""
+        return self.pending and self.purge_date is not None and self.purge_date <= sync_date
 
 
 def declared_row(spec: TableSpec) -> dict[str, Any]:

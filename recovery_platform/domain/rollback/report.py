@@ -6,10 +6,9 @@ import dataclasses
 import json
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from recovery_platform.domain.rollback.plan import RollbackPlan, TableImpact
+from recovery_platform.domain.rollback.impact import RollbackPlan, TableImpact
 
 
 def _default(value: Any) -> Any:

@@ -11,12 +11,8 @@ from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 from recovery_platform.domain.rollback.apply import ApplyResult, Log, apply_plan
-from recovery_platform.domain.rollback.plan import (
-    RiskThresholds,
-    RollbackPlan,
-    make_plan,
-    validate_checkpoint,
-)
+from recovery_platform.domain.rollback.impact import RiskThresholds, RollbackPlan
+from recovery_platform.domain.rollback.plan import make_plan, validate_checkpoint
 from recovery_platform.domain.rollback.record import (
     PlanRefusedError,
     RecordedPlan,

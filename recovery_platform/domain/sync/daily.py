@@ -31,6 +31,7 @@ from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import dependency_levels, map_tables
 from recovery_platform.domain.lakehouse.pipeline_config import (
+    PurgeState,
     mirror_config,
     purge_states,
     record_sync_progress,
@@ -42,7 +43,6 @@ from recovery_platform.domain.lakehouse.vocabulary import (
     OperationType,
 )
 from recovery_platform.domain.sync.table import (
-    PurgeState,
     SyncOverride,
     SyncStatus,
     TableSyncResult,

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from recovery_platform.domain.checkpoints.history import PinKey, PinnedTable, counts_at
 from recovery_platform.domain.lakehouse.location import PLATFORM_TABLE_PROPERTIES, Lakehouse
+from recovery_platform.domain.lakehouse.pipeline_config import PurgeState
 from recovery_platform.domain.lakehouse.table_config import (
     DELETED_COLUMN,
     LAST_SYNCED_COLUMN,
@@ -33,19 +34,6 @@ class SyncStatus(StrEnum):
     Unchanged = "Unchanged"
     Held = "Held"
     Failed = "Failed"
-
-
-@dataclass(frozen=True)
-class PurgeState:
-    """A recorded purge as the sync sees it."""
-
-    pending: bool = False
-    purge_date: date | None = None
-    cutoff_date: date | None = None
-
-    def applies_on(self, sync_date: date) -> bool:
-        """Pending and dated on or before the sync date: this sync consumes it."""
-        return self.pending and self.purge_date is not None and self.purge_date <= sync_date
 
 
 @dataclass(frozen=True)
