@@ -15,6 +15,7 @@ from recovery_platform.definitions import defs
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.sources import DemoManifest
+from recovery_platform_tests.defs.run_results import failure_text
 from recovery_platform_tests.domain.extracts import delta_log_snapshot, drop_rows, metadata_versions
 from recovery_platform_tests.domain.site import Site, copy_site, demo, make_site
 from recovery_platform_tests.domain.violations import (
@@ -54,17 +55,6 @@ def run_sync(
         },
         raise_on_error=False,
     )
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    """Every error message of the run's failed steps, causes included."""
-    texts = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            texts.append(error.message)
-            error = error.cause
-    return "\n".join(texts)
 
 
 def materialized(result: dg.ExecuteInProcessResult) -> dict[dg.AssetKey, dict[str, Any]]:

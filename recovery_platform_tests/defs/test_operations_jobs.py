@@ -15,6 +15,7 @@ from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.checkpoints.retention import FILE_RETENTION, LOG_RETENTION
 from recovery_platform.domain.lakehouse.fault_injection import CRASH_ENV
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
+from recovery_platform_tests.defs.run_results import failure_text
 from recovery_platform_tests.domain.extracts import (
     bronze_rows,
     keys,
@@ -70,16 +71,6 @@ def run_manual(site: Site, **changes: Any) -> dg.ExecuteInProcessResult:
     }
     config.update(changes)
     return run_job(site, "manual_checkpoint_job", "manual_checkpoint", config)
-
-
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
-    texts = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            texts.append(error.message)
-            error = error.cause
-    return "\n".join(texts)
 
 
 def config_rows(site: Site) -> dict[str, dict[str, Any]]:

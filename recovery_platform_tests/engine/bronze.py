@@ -72,32 +72,43 @@ def independent_diff(
     return diff_of_reads(before, engine.read(uri, version=to_version))
 
 
-def diff_of_reads(before: pa.Table, after: pa.Table) -> dict[str, Any]:
-    """The key diff computed by hand from two versions' full contents."""
+def diff_of_reads(before: pa.Table, after: pa.Table, key: str = "accountid") -> dict[str, Any]:
+    """The key diff computed by hand from two versions' full contents (rows without a key are
+    left out): keys added and removed, keys whose row changed, and tracking-state moves."""
     columns = sorted(set(before.column_names) | set(after.column_names))
 
-    def by_key(table: pa.Table) -> dict[str, tuple[Any, ...]]:
-        result = {}
-        for row in table.to_pylist():
-            if row["accountid"] is not None:
-                result[row["accountid"]] = tuple(row.get(c) for c in columns)
-        return result
+    def by_key(table: pa.Table) -> dict[Any, dict[str, Any]]:
+        return {r[key]: r for r in table.to_pylist() if r[key] is not None}
 
-    old, new = by_key(before), by_key(after)
-    old_rows = {r["accountid"]: r for r in before.to_pylist()}
-    new_rows = {r["accountid"]: r for r in after.to_pylist()}
-    both = set(old) & set(new)
+    old_rows, new_rows = by_key(before), by_key(after)
+    both = old_rows.keys() & new_rows.keys()
     changes: dict[str, int] = {}
-    for key in both:
-        a, b = state_of(old_rows[key]), state_of(new_rows[key])
+    for k in both:
+        a, b = state_of(old_rows[k]), state_of(new_rows[k])
         if a != b:
             changes[f"{a}->{b}"] = changes.get(f"{a}->{b}", 0) + 1
     return {
-        "added": sorted(set(new) - set(old)),
-        "removed": sorted(set(old) - set(new)),
-        "changed": sorted(k for k in both if old[k] != new[k]),
+        "added": sorted(new_rows.keys() - old_rows.keys()),
+        "removed": sorted(old_rows.keys() - new_rows.keys()),
+        "changed": sorted(
+            k for k in both
+            if [old_rows[k].get(c) for c in columns] != [new_rows[k].get(c) for c in columns]
+        ),
         "state_changes": changes,
     }
+
+
+def bad_sync(engine: StorageEngine, uri: str, *, renamed_first: bool = False) -> int:
+    """A good load (then, if asked, an update), then a sync that marks most rows deleted.
+
+    Returns the good version, the one a rollback goes back to.
+    """
+    engine.append(uri, rows(ids(0, 20)))
+    if renamed_first:
+        engine.update_where(uri, equals={"accountid": "acc-0003"}, values={"name": "renamed"})
+    good = engine.state(uri).version
+    engine.merge_upsert(uri, rows(ids(0, 15), deleted=ids(0, 15)), key="accountid")
+    return good
 
 
 def files_added_in(uri: str, version: int) -> list[str]:

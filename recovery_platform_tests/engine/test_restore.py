@@ -9,17 +9,9 @@ from recovery_platform.engine import (
     TableNotFoundError,
     VersionNotAvailableError,
 )
-from recovery_platform_tests.engine.bronze import SHAPE, files_added_in, ids, rows
+from recovery_platform_tests.engine.bronze import SHAPE, bad_sync, files_added_in, ids, rows
 
 WHY = {"recovery_platform.rollback_id": "rb-1", "recovery_platform.requested_by": "ops"}
-
-
-def bad_sync(engine: StorageEngine, uri: str) -> int:
-    """A good load, then a sync that marks most rows deleted; returns the good version."""
-    engine.append(uri, rows(ids(0, 20)))
-    good = engine.state(uri).version
-    engine.merge_upsert(uri, rows(ids(0, 15), deleted=ids(0, 15)), key="accountid")
-    return good
 
 
 def test_restore_brings_back_the_exact_content(engine: StorageEngine, uri: str) -> None:

@@ -127,16 +127,3 @@ def test_values_compare_as_values_nan_and_nulls_included(
     source = write_source(tmp_path / "extract.parquet", current)
     diff = engine.source_diff(uri, source, SHAPE, compare_columns=COMPARE)
     assert (diff.unchanged, diff.changed.column("accountid").to_pylist()) == (3, ["acc-0002"])
-
-
-def test_join_keys_are_bytes_of_one_width_only_when_every_key_has_it() -> None:
-    from recovery_platform.engine.deltars.source import byte_keys
-
-    guids, others = byte_keys(pa.array(["a" * 36, None, "b" * 36]), pa.chunked_array([["c" * 36]]))
-    assert guids.type == pa.binary(36) and others.type == pa.binary(36)
-    assert guids.to_pylist() == [b"a" * 36, None, b"b" * 36]
-    mixed, short = byte_keys(pa.array(["a" * 36, "é"]), pa.array(["ab"]))
-    assert mixed.type == pa.binary() and short.type == pa.binary()
-    assert mixed.to_pylist() == [b"a" * 36, "é".encode()]
-    (numbers,) = byte_keys(pa.array([7, 12], pa.int64()))
-    assert numbers.to_pylist() == [b"7", b"12"]

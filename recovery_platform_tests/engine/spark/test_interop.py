@@ -16,7 +16,7 @@ from recovery_platform.domain.rollback.record import OPERATION_ID_KEY, operation
 from recovery_platform.engine import StorageEngine, UnsupportedTableFeatureError
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.engine.spark import SparkEngine
-from recovery_platform_tests.engine.bronze import SHAPE, ids, rows
+from recovery_platform_tests.engine.bronze import SHAPE, bad_sync, ids, rows
 from recovery_platform_tests.spark_support import shared_spark_session
 
 pytestmark = pytest.mark.spark
@@ -33,15 +33,6 @@ def spark_engine() -> SparkEngine:
 @pytest.fixture(scope="module")
 def deltars_engine() -> DeltaRsEngine:
     return DeltaRsEngine(storage_options={})
-
-
-def bad_sync(engine: StorageEngine, uri: str) -> int:
-    """A good load, an update, then a sync that marks most rows deleted; the good version."""
-    engine.append(uri, rows(ids(0, 20)))
-    engine.update_where(uri, equals={"accountid": "acc-0003"}, values={"name": "renamed"})
-    good = engine.state(uri).version
-    engine.merge_upsert(uri, rows(ids(0, 15), deleted=ids(0, 15)), key="accountid")
-    return good
 
 
 def log_snapshot(uri: str) -> dict[str, str]:
@@ -82,7 +73,7 @@ def test_written_and_restored_by_deltars_then_read_and_restored_by_spark(
     spark_engine: SparkEngine, deltars_engine: DeltaRsEngine, tmp_path: Path
 ) -> None:
     uri = str(tmp_path / "account")
-    good = bad_sync(deltars_engine, uri)
+    good = bad_sync(deltars_engine, uri, renamed_first=True)
     bad = deltars_engine.state(uri).version
     deltars_engine.restore(uri, good, commit_metadata=WHY)
     assert_same_view(spark_engine, deltars_engine, uri)
@@ -101,7 +92,7 @@ def test_a_plans_restore_commit_is_recognised_by_either_engine(
     """A rollback re-run finds its own RESTORE by operation id, whichever engine restored."""
     engines: dict[str, StorageEngine] = {"deltars": deltars_engine, "spark": spark_engine}
     uri = str(tmp_path / "account")
-    good = bad_sync(deltars_engine, uri)
+    good = bad_sync(deltars_engine, uri, renamed_first=True)
     restore = engines[restorer].restore(uri, good, commit_metadata=PLAN_RESTORE)
     for reader in engines.values():
         latest = reader.history(uri, limit=1)[0]
@@ -115,7 +106,7 @@ def test_written_and_restored_by_spark_then_read_and_restored_by_deltars(
     spark_engine: SparkEngine, deltars_engine: DeltaRsEngine, tmp_path: Path
 ) -> None:
     uri = str(tmp_path / "account")
-    good = bad_sync(spark_engine, uri)
+    good = bad_sync(spark_engine, uri, renamed_first=True)
     bad = spark_engine.state(uri).version
     spark_engine.restore(uri, good, commit_metadata=WHY)
     assert_same_view(spark_engine, deltars_engine, uri)
