@@ -55,3 +55,19 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second() -> None:
     assert "scripts/test.sh" in (REPO / ".ci" / "run").read_text()
     for script in ("demo.sh", "test.sh", "setup.sh"):
         assert (REPO / "scripts" / script).stat().st_mode & 0o111, f"{script} not executable"
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    """A moved file cannot leave a doc behind.
+
+    Paths in backticks (`domain/rollback/plan.py`, `defs/resources.py::run_executor`) resolve from
+    the repository root, the package, the test package or the doc's own folder.
+    """
+    named = re.compile(r"`([\w./-]+\.(?:py|md|sh|yaml|toml))(?:::\w+)?`")
+    missing = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for path in named.findall(doc.read_text()):
+            roots = (REPO, REPO / "recovery_platform", REPO / "recovery_platform_tests", doc.parent)
+            if not any((root / path).exists() for root in roots):
+                missing.append(f"{doc.name}: {path}")
+    assert not missing
