@@ -4,12 +4,14 @@ A checkpoint records counts for every table, so they must be cheap on large tabl
 the log's per-file statistics are used only when every file has them and each tracking column
 holds a single value within each file (as it does after a sync that rewrites whole files).
 Otherwise only the two tracking flags are scanned, null keys taken from the statistics; when
-those are missing too, the engine scans the key and tracking columns (`counts_of_batches`).
+those are missing too, the key and tracking columns are scanned (`counts_of_batches`), and the
+version is fingerprinted in the same read. A version never changes, so every answer is
+remembered for the engine's life (`VersionMemo`) and a version already answered is not read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +20,9 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars.table import arrow_schema, iter_batches
+from recovery_platform.engine.fingerprint import EMPTY_FINGERPRINT, combine, fingerprint_batches
 from recovery_platform.engine.values import RowCounts, TableShape
+from recovery_platform.engine.version_memo import VersionMemo
 
 
 def _stat_names(dt: DeltaTable) -> dict[str, str]:
@@ -190,3 +194,54 @@ def counts_of_batches(
         both_flags=both,
         method="scan",
     )
+
+
+def remembered_counts(memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape) -> RowCounts:
+    """Counts of a loaded version: remembered, else from exact statistics, else scanned."""
+    table_id, at = str(dt.metadata().id), dt.version()
+    remembered = memo.recall(uri, table_id, at, ("counts", shape))
+    if isinstance(remembered, RowCounts):
+        return remembered
+    without_key = counts_without_key_scan(dt, shape)
+    if without_key is not None:
+        return memo.get_or_compute(uri, table_id, at, ("counts", shape), lambda: without_key)
+    return scan_and_remember(memo, uri, dt, shape)[0]
+
+
+def remembered_fingerprint(
+    memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape
+) -> int | None:
+    """The fingerprint of a loaded version if it was already computed, else None."""
+    remembered = memo.recall(uri, str(dt.metadata().id), dt.version(), ("fingerprint", shape))
+    return remembered if isinstance(remembered, int) else None
+
+
+def scan_and_remember(
+    memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape
+) -> tuple[RowCounts, int]:
+    """Count and fingerprint a loaded version in one read, and remember both."""
+    table_id, at = str(dt.metadata().id), dt.version()
+    scanned, fingerprint = _scan(dt, shape)
+    counts = memo.get_or_compute(uri, table_id, at, ("counts", shape), lambda: scanned)
+    memo.get_or_compute(uri, table_id, at, ("fingerprint", shape), lambda: fingerprint)
+    return counts, fingerprint
+
+
+def _scan(dt: DeltaTable, shape: TableShape) -> tuple[RowCounts, int]:
+    """Counts and record-state fingerprint of a loaded version from one streamed read.
+
+    The fingerprint's columns include the key and tracking columns the counts need, so each
+    batch is hashed and counted as it passes.
+    """
+    names = arrow_schema(dt).names
+    fingerprint = EMPTY_FINGERPRINT
+
+    def hashed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        nonlocal fingerprint
+        for batch in batches:
+            fingerprint = combine(fingerprint, fingerprint_batches([batch]))
+            yield batch
+
+    covered = shape.record_state_columns(names)
+    counts = counts_of_batches(hashed(iter_batches(dt, covered)), shape, set(names))
+    return counts, fingerprint

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from recovery_platform.engine.deltars.table import (
     arrow_schema,
@@ -323,3 +324,26 @@ def reverse(diff: KeyDiff) -> KeyDiff:
         sample_changed=diff.sample_changed,
         method=diff.method,
     )
+
+
+def key_diff(
+    latest: DeltaTable,
+    dt_low: DeltaTable,
+    dt_high: DeltaTable,
+    key: str,
+    shape: TableShape,
+    from_version: int,
+    to_version: int,
+    sample_size: int,
+) -> KeyDiff:
+    """Diff by the change data feed where it is exact and readable, else by a key scan."""
+    low, high = sorted((from_version, to_version))
+    if cdf_usable(latest, dt_low, low, high):
+        try:
+            diff = key_diff_by_cdf(latest, dt_low, dt_high, key, shape, low, high, sample_size)
+        except (DeltaError, OSError):
+            diff = None
+        if diff is not None:
+            return diff if from_version <= to_version else reverse(diff)
+    dt_from, dt_to = (dt_low, dt_high) if from_version <= to_version else (dt_high, dt_low)
+    return key_diff_by_scan(dt_from, dt_to, key, shape, from_version, to_version, sample_size)

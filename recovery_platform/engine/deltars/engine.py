@@ -2,26 +2,25 @@
 
 Each method opens the table through `open_table`, which refuses tables with deletion vectors
 before anything is touched (delta-rs's pyarrow reads would silently return deleted rows).
-The heavier computations live in the sibling `deltars_*` modules.
+The heavier computations live in the sibling modules; loaded versions are kept and reused by
+`snapshots.TableSnapshots`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
-from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
-from deltalake.exceptions import DeltaError
+from deltalake import DeltaTable
 
-from recovery_platform.engine.deltars import maintenance
-from recovery_platform.engine.deltars.counts import counts_of_batches, counts_without_key_scan
-from recovery_platform.engine.deltars.diff import (
-    cdf_usable,
-    key_diff_by_cdf,
-    key_diff_by_scan,
-    reverse,
+from recovery_platform.engine.deltars import maintenance, writes
+from recovery_platform.engine.deltars.counts import (
+    remembered_counts,
+    remembered_fingerprint,
+    scan_and_remember,
 )
+from recovery_platform.engine.deltars.diff import key_diff
+from recovery_platform.engine.deltars.snapshots import TableSnapshots
 from recovery_platform.engine.deltars.source import (
     orphan_count,
     parent_keys,
@@ -30,19 +29,12 @@ from recovery_platform.engine.deltars.source import (
 )
 from recovery_platform.engine.deltars.table import (
     arrow_schema,
-    commit_marker,
     commit_properties,
-    equality_predicate,
     history,
     identifier,
-    iter_batches,
-    literal,
-    local_log_dir,
-    open_table,
     read_table,
+    table_state,
 )
-from recovery_platform.engine.errors import VersionNotAvailableError
-from recovery_platform.engine.fingerprint import EMPTY_FINGERPRINT, combine, fingerprint_batches
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     CommitInfo,
@@ -59,24 +51,14 @@ from recovery_platform.engine.values import (
     TableState,
     VacuumResult,
 )
-from recovery_platform.engine.version_memo import LatestSnapshots, LoadedVersions, VersionMemo
+from recovery_platform.engine.version_memo import VersionMemo
 
 __all__ = ["DeltaRsEngine"]
-
-_Marker = tuple[int, tuple[int, int, int]]
-"""A kept latest version: its number and its commit file's identity (`commit_marker`)."""
 
 KEY_INDEXES_KEPT = 24
 """Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys, so at most about
 240 MB): a nightly sync checks each parent's children in the next dependency wave, after every
 parent of that wave was indexed."""
-
-
-def _split_properties(properties: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """`delta.*` table properties, and the others (which delta-rs refuses at creation)."""
-    delta_keys = {k: v for k, v in properties.items() if k.startswith("delta.")}
-    custom = {k: v for k, v in properties.items() if not k.startswith("delta.")}
-    return delta_keys, custom
 
 
 class DeltaRsEngine(StorageEngine):
@@ -102,46 +84,15 @@ class DeltaRsEngine(StorageEngine):
         self._memo = VersionMemo()
         # a parent's key index serves each of its children; a few versions' worth is enough
         self._key_indexes = VersionMemo(capacity=KEY_INDEXES_KEPT)
-        self._loaded: LoadedVersions[DeltaTable] = LoadedVersions()
-        self._latest_kept: LatestSnapshots[_Marker, DeltaTable] = LatestSnapshots()
+        self._snapshots = TableSnapshots(self._options)
 
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
-        """A version for reading: loaded once and then reused; the latest while it is latest.
-
-        Callers never move a table object to another version or write through one returned
-        here (writers use `_open_to_write`), so a loaded version stays what it was.
-        """
-        if version is None:
-            return self._latest(uri)
-
-        def load() -> tuple[str, DeltaTable]:
-            dt = open_table(uri, self._options, version)
-            return str(dt.metadata().id), dt
-
-        return self._loaded.get_or_load(uri, version, load)
-
-    def _latest(self, uri: str) -> DeltaTable:
-        """The latest version for reading: a local table's kept snapshot while still latest."""
-        log_dir = local_log_dir(uri)
-        if log_dir is not None:
-            kept = self._latest_kept.get(uri, lambda marker: _still_latest(log_dir, marker))
-            if kept is not None:
-                return kept
-        latest = self._open_to_write(uri)
-        at = latest.version()
-        marker = commit_marker(log_dir, at) if log_dir is not None else None
-        if marker is not None:
-            table_id = str(latest.metadata().id)
-            snapshot = self._loaded.get_or_load(uri, at, lambda: (table_id, latest))
-            self._latest_kept.keep(uri, (at, marker), snapshot)
-            return snapshot
-        return latest
+        """A version for reading, shared: never moved nor written through."""
+        return self._snapshots.to_read(uri, version)
 
     def _open_to_write(self, uri: str) -> DeltaTable:
         """A fresh load of the latest version, of the caller's own, to write through."""
-        latest = open_table(uri, self._options)
-        self._loaded.saw_latest(uri, str(latest.metadata().id))
-        return latest
+        return self._snapshots.to_write(uri)
 
     def _version_after_write(self, uri: str) -> int:
         return self._open(uri).version()
@@ -159,14 +110,7 @@ class DeltaRsEngine(StorageEngine):
         second commit right after it.
         """
         if not self.table_exists(uri):
-            delta_keys, custom = _split_properties(properties)
-            DeltaTable.create(
-                uri,
-                schema,
-                mode="ignore",
-                configuration=delta_keys,
-                storage_options=self._options,
-            )
+            custom = writes.create_table(uri, schema, properties, self._options)
             if custom:
                 self.set_properties(uri, custom)
         return self.state(uri)
@@ -177,13 +121,7 @@ class DeltaRsEngine(StorageEngine):
         """Append rows in one commit (creating the table if absent); returns the new version."""
         if self.table_exists(uri):
             self._open(uri)
-        write_deltalake(
-            uri,
-            data,
-            mode="append",
-            storage_options=self._options,
-            commit_properties=commit_properties(commit_metadata),
-        )
+        writes.append(uri, data, commit_metadata, self._options)
         return self._version_after_write(uri)
 
     def overwrite(
@@ -202,17 +140,8 @@ class DeltaRsEngine(StorageEngine):
         exists = self.table_exists(uri)
         if exists:
             self._open(uri)
-        delta_keys, custom = _split_properties(properties or {})
-        write_deltalake(
-            uri,
-            data,
-            mode="overwrite",
-            schema_mode="overwrite" if exists else None,
-            configuration=delta_keys if delta_keys and not exists else None,
-            storage_options=self._options,
-            commit_properties=commit_properties(commit_metadata),
-        )
-        later = dict(properties or {}) if exists else custom
+        later = writes.overwrite(uri, data, exists=exists, properties=properties,
+                                 commit_metadata=commit_metadata, storage_options=self._options)
         if later:
             self.set_properties(uri, later)
         return self._version_after_write(uri)
@@ -228,47 +157,13 @@ class DeltaRsEngine(StorageEngine):
         """Update every column of matching keys and insert the rest, in one commit.
 
         A table that does not exist yet is created from `data` (one write commit). New columns
-        are added first by one ALTER commit (see `_conform_for_merge`).
+        are added first by one ALTER commit (see `writes.merge_upsert`).
         """
-        quoted = identifier(key)
+        identifier(key)  # an unusable key is refused before anything is written
         if not self.table_exists(uri):
             return self.append(uri, data, commit_metadata=commit_metadata)
-        dt = self._open_to_write(uri)
-        data = self._conform_for_merge(dt, data)
-        (
-            dt.merge(
-                data,
-                predicate=f"t.{quoted} = s.{quoted}",
-                source_alias="s",
-                target_alias="t",
-                # the upsert is a small in-memory table (a day's changes): executed whole, it
-                # merges faster than streamed, and its key range can prune target files
-                streamed_exec=False,
-                writer_properties=_unique_column_properties(key),
-                commit_properties=commit_properties(commit_metadata),
-            )
-            .when_matched_update_all()
-            .when_not_matched_insert_all()
-            .execute()
-        )
+        writes.merge_upsert(self._open_to_write(uri), data, key, commit_metadata)
         return self._version_after_write(uri)
-
-    @staticmethod
-    def _conform_for_merge(dt: DeltaTable, data: pa.Table) -> pa.Table:
-        """Add `data`'s new columns to the table, then cast `data` to the table's fields.
-
-        New columns go through ALTER TABLE ADD COLUMNS, never MERGE's `merge_schema`: delta-rs
-        1.6.6 writes a metaData action with a new table id for the latter, which would make every
-        earlier checkpoint look like a recreated table. Casting to the table's fields also keeps
-        its NOT NULL declarations (delta-io/delta-rs#4527 refuses a source relaxing them).
-        """
-        current = arrow_schema(dt)
-        added = [f.with_nullable(True) for f in data.schema if f.name not in current.names]
-        if added:
-            dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields))
-            dt.update_incremental()
-            current = arrow_schema(dt)
-        return data.cast(pa.schema([current.field(name) for name in data.column_names]))
 
     def update_where(
         self,
@@ -282,10 +177,7 @@ class DeltaRsEngine(StorageEngine):
 
         The SQL text is built only from validated identifiers and escaped typed literals.
         """
-        if not values:
-            raise ValueError("update_where needs at least one column to set")
-        predicate = equality_predicate(equals) if equals else None
-        updates = {identifier(column): literal(value) for column, value in values.items()}
+        predicate, updates = writes.update_clauses(equals, values)
         dt = self._open_to_write(uri)
         dt.update(
             updates=updates,
@@ -313,17 +205,8 @@ class DeltaRsEngine(StorageEngine):
     def state(self, uri: str, version: int | None = None) -> TableState:
         """Version, commit timestamp and table id."""
         latest = self._open(uri)
-        target = latest.version() if version is None else version
         dt = latest if version is None else self._open(uri, version)
-        commits = history(latest, latest.version() - target + 1)
-        commit = next((c for c in commits if c.version == target), None)
-        if commit is None:
-            raise VersionNotAvailableError(
-                f"version {target} of {uri} has no commit in the log (log cleanup removed it)"
-            )
-        return TableState(
-            version=target, timestamp=commit.timestamp, table_id=str(dt.metadata().id)
-        )
+        return table_state(uri, latest, dt, version)
 
     def history(self, uri: str, *, limit: int | None = None) -> list[CommitInfo]:
         """Commits, newest first."""
@@ -336,16 +219,7 @@ class DeltaRsEngine(StorageEngine):
         statistics; without those either, the key and tracking columns are scanned, which also
         fingerprints the version (both answers are remembered).
         """
-        dt = self._open(uri, version)
-        table_id, at = str(dt.metadata().id), dt.version()
-        remembered = self._memo.recall(uri, table_id, at, ("counts", shape))
-        if isinstance(remembered, RowCounts):
-            return remembered
-        without_key = counts_without_key_scan(dt, shape)
-        if without_key is not None:
-            return self._memo.get_or_compute(uri, table_id, at, ("counts", shape),
-                                             lambda: without_key)
-        return self._scan(dt, uri, shape)[0]
+        return remembered_counts(self._memo, uri, self._open(uri, version), shape)
 
     def fingerprint(self, uri: str, shape: TableShape, version: int | None = None) -> int:
         """The record-state fingerprint of a version, streamed batch by batch."""
@@ -360,29 +234,10 @@ class DeltaRsEngine(StorageEngine):
         read answers both; a version already answered is not read again.
         """
         dt = self._open(uri, version)
-        table_id, at = str(dt.metadata().id), dt.version()
-        remembered = self._memo.recall(uri, table_id, at, ("fingerprint", shape))
-        if isinstance(remembered, int):
-            return self.row_counts(uri, shape, at), remembered
-        return self._scan(dt, uri, shape)
-
-    def _scan(self, dt: DeltaTable, uri: str, shape: TableShape) -> tuple[RowCounts, int]:
-        """Count and fingerprint a loaded version in one read, and remember both."""
-        table_id, at = str(dt.metadata().id), dt.version()
-        names = arrow_schema(dt).names
-        fingerprint = EMPTY_FINGERPRINT
-
-        def hashed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            nonlocal fingerprint
-            for batch in batches:
-                fingerprint = combine(fingerprint, fingerprint_batches([batch]))
-                yield batch
-
-        covered = shape.record_state_columns(names)
-        scanned = counts_of_batches(hashed(iter_batches(dt, covered)), shape, set(names))
-        counts = self._memo.get_or_compute(uri, table_id, at, ("counts", shape), lambda: scanned)
-        self._memo.get_or_compute(uri, table_id, at, ("fingerprint", shape), lambda: fingerprint)
-        return counts, fingerprint
+        remembered = remembered_fingerprint(self._memo, uri, dt, shape)
+        if remembered is not None:
+            return self.row_counts(uri, shape, dt.version()), remembered
+        return scan_and_remember(self._memo, uri, dt, shape)
 
     def key_diff(
         self,
@@ -399,18 +254,8 @@ class DeltaRsEngine(StorageEngine):
         latest = self._open(uri)
         low, high = sorted((from_version, to_version))
         dt_low, dt_high = self._open(uri, low), self._open(uri, high)
-        if cdf_usable(latest, dt_low, low, high):
-            try:
-                diff = key_diff_by_cdf(
-                    latest, dt_low, dt_high, shape.key, shape, low, high, sample_size
-                )
-            except (DeltaError, OSError):
-                diff = None
-            if diff is not None:
-                return diff if from_version <= to_version else reverse(diff)
-        dt_from, dt_to = (dt_low, dt_high) if from_version <= to_version else (dt_high, dt_low)
-        return key_diff_by_scan(
-            dt_from, dt_to, shape.key, shape, from_version, to_version, sample_size
+        return key_diff(
+            latest, dt_low, dt_high, shape.key, shape, from_version, to_version, sample_size
         )
 
     def source_diff(
@@ -491,21 +336,3 @@ class DeltaRsEngine(StorageEngine):
     def is_restorable(self, uri: str, version: int, table_id: str) -> Restorability:
         """The log loads, every data file the version needs exists, and the id is `table_id`."""
         return maintenance.is_restorable(uri, version, table_id, self._options)
-
-
-def _unique_column_properties(key: str) -> WriterProperties:
-    """Parquet settings for a rewrite of a keyed table: no dictionary for the key column.
-
-    Key values are unique, so a dictionary never pays: the writer fills one up to its size
-    limit and then falls back to plain pages anyway. Skipping it makes a daily MERGE of a
-    200,000-row table about a quarter faster for about 8 % more bytes (GUID keys).
-    """
-    return WriterProperties(column_properties={key: ColumnProperties(dictionary_enabled=False)})
-
-
-def _still_latest(log_dir: Path, marker: _Marker) -> bool:
-    """The kept version's commit file is unchanged and no later commit exists."""
-    version, commit = marker
-    return commit_marker(log_dir, version) == commit and not (
-        log_dir / f"{version + 1:020d}.json"
-    ).exists()

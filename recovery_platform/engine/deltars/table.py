@@ -28,7 +28,7 @@ from recovery_platform.engine.errors import (
     VersionNotAvailableError,
 )
 from recovery_platform.engine.interface import Scalar
-from recovery_platform.engine.values import NO_DATA_CHANGE_OPERATIONS, CommitInfo
+from recovery_platform.engine.values import NO_DATA_CHANGE_OPERATIONS, CommitInfo, TableState
 
 ENGINE_NAME = "delta-rs"
 UNSUPPORTED_FEATURES = ("deletionVectors",)
@@ -277,6 +277,26 @@ def history(dt: DeltaTable, limit: int | None = None) -> list[CommitInfo]:
     called on a table loaded at its latest version.
     """
     return [commit_info(entry) for entry in dt.history(limit)]
+
+
+def table_state(
+    uri: str, latest: DeltaTable, dt: DeltaTable, version: int | None
+) -> TableState:
+    """Version, commit timestamp and table id of `dt` (at `version`, None for the latest).
+
+    The commit is looked up in the history of `latest`, the table at its latest version.
+
+    Raises:
+        VersionNotAvailableError: log cleanup removed the version's commit.
+    """
+    target = latest.version() if version is None else version
+    commits = history(latest, latest.version() - target + 1)
+    commit = next((c for c in commits if c.version == target), None)
+    if commit is None:
+        raise VersionNotAvailableError(
+            f"version {target} of {uri} has no commit in the log (log cleanup removed it)"
+        )
+    return TableState(version=target, timestamp=commit.timestamp, table_id=str(dt.metadata().id))
 
 
 def local_log_dir(uri: str) -> Path | None:

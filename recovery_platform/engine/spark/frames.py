@@ -6,16 +6,18 @@ name with spaces or dots (column-mapped tables have them) can never be parsed as
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from recovery_platform.engine.interface import Scalar
 from recovery_platform.engine.values import TableShape
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-__all__ = ["STATE_ACTIVE", "column", "flag", "frame_from_arrow", "state_code"]
+__all__ = ["STATE_ACTIVE", "column", "flag", "frame_from_arrow", "read_rows", "state_code"]
 
 FILE_TARGET_BYTES = 128 * 1024 * 1024
 """In-memory rows written by the driver go into files of about this size."""
@@ -73,3 +75,20 @@ def frame_from_arrow(spark: SparkSession, table: pa.Table) -> DataFrame:
     """
     partitions = max(1, -(-table.nbytes // FILE_TARGET_BYTES))
     return spark.createDataFrame(_spark_friendly(table)).coalesce(partitions)
+
+
+def read_rows(
+    frame: DataFrame, columns: Sequence[str] | None, equals: Mapping[str, Scalar] | None
+) -> pa.Table:
+    """Rows matching `equals` (None matches null), as Arrow. For metadata and small reads only.
+
+    Raises:
+        ValueError: a named column is not in the table.
+    """
+    names = list(columns) if columns is not None else frame.columns
+    missing = [n for n in [*names, *(equals or {})] if n not in frame.columns]
+    if missing:
+        raise ValueError(f"columns {missing} are not in the table; it has {frame.columns}")
+    for name, value in (equals or {}).items():
+        frame = frame.where(column(name).isNull() if value is None else column(name) == value)
+    return frame.select(*[column(n) for n in names]).toArrow()

@@ -1,4 +1,4 @@
-"""Restore, vacuum and file checks on Spark, with Spark errors in the seam's own words.
+"""Restore, vacuum, optimize and file checks on Spark.
 
 Recovery depends on old versions' data files, so these are the operations where a mistake
 destroys history: a restore must not commit when nothing changes, and must not start when the
@@ -9,19 +9,29 @@ retention, and never deletes a file that a version the caller keeps still needs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from recovery_platform.engine.errors import (
-    ConcurrentCommitError,
-    KeptFilesError,
-    TableNotFoundError,
-    VersionNotAvailableError,
-)
+from recovery_platform.engine.errors import KeptFilesError, VersionNotAvailableError
+from recovery_platform.engine.spark.commits import COMMIT_LOCK, committing
 from recovery_platform.engine.spark.files import file_sizes, relative_path
-from recovery_platform.engine.spark.sql import vacuum_dry_run_sql
-from recovery_platform.engine.values import StorageDelta, VacuumResult
+from recovery_platform.engine.spark.sql import checked_int, identifiers, vacuum_dry_run_sql
+from recovery_platform.engine.spark.summaries import fingerprints
+from recovery_platform.engine.spark.tables import (
+    delta_table,
+    latest_version,
+    table_exists,
+    table_frame,
+    table_id_of,
+    version_errors,
+)
+from recovery_platform.engine.values import (
+    OptimizeResult,
+    Restorability,
+    RestoreResult,
+    StorageDelta,
+    VacuumResult,
+)
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
@@ -31,10 +41,12 @@ __all__ = [
     "MIN_RETENTION_HOURS",
     "RestorePlan",
     "check_retention",
+    "is_restorable",
     "missing_files",
+    "optimize",
+    "restore",
     "storage_delta",
     "vacuum",
-    "version_errors",
 ]
 
 MIN_RETENTION_HOURS = 168
@@ -45,47 +57,6 @@ SAFETY_MARGIN_HOURS = 1
 
 _INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+(\w+?)s?\s*$", re.IGNORECASE)
 _HOURS_PER_UNIT = {"hour": 1.0, "day": 24.0, "week": 168.0, "minute": 1 / 60, "second": 1 / 3600}
-_GONE = ("FILE_NOT_EXIST", "FILE_NOT_FOUND", "FileNotFoundException", "PATH_NOT_FOUND")
-
-
-def _condition(exc: BaseException) -> str:
-    getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
-    try:
-        return str(getter() or "") if getter else ""
-    except Exception:
-        return ""
-
-
-@contextmanager
-def version_errors(uri: str, version: int | None) -> Iterator[None]:
-    """Translate Spark's errors about tables, versions and files into the seam's errors."""
-    from delta.exceptions import DeltaConcurrentModificationException
-    from pyspark.errors import PySparkException
-
-    try:
-        yield
-    except DeltaConcurrentModificationException as exc:
-        raise ConcurrentCommitError(f"{uri} changed during the operation; re-plan") from exc
-    except PySparkException as exc:
-        condition, text = _condition(exc), str(exc)
-        if condition == "DELTA_MISSING_DELTA_TABLE":
-            raise TableNotFoundError(f"no Delta table at {uri}") from exc
-        if condition == "DELTA_VERSION_NOT_FOUND":
-            raise VersionNotAvailableError(
-                f"version {version} of {uri} does not exist or its log was cleaned up"
-            ) from exc
-        if "BEYOND_DELETED_FILE_RETENTION" in condition:
-            raise VersionNotAvailableError(
-                f"version {version} of {uri} is older than the table's "
-                "delta.deletedFileRetentionDuration, and Spark refuses to time-travel beyond it"
-            ) from exc
-        if any(marker in condition or marker in text for marker in _GONE):
-            raise VersionNotAvailableError(
-                f"data files of version {version} of {uri} are gone (vacuumed or deleted)"
-            ) from exc
-        if condition.startswith("DELTA_CONCURRENT"):
-            raise ConcurrentCommitError(f"{uri} changed during the operation; re-plan") from exc
-        raise
 
 
 def missing_files(spark: SparkSession, frame: DataFrame) -> list[str]:
@@ -147,6 +118,63 @@ class RestorePlan:
         detail = DeltaTable.forPath(self._spark, self._uri).detail()
         features = detail.select("tableFeatures").collect()[0]["tableFeatures"] or []
         return "deletionVectors" in features
+
+
+def restore(
+    spark: SparkSession,
+    uri: str,
+    version: int,
+    commit_metadata: Mapping[str, str],
+    *,
+    compare_content: bool,
+) -> RestoreResult:
+    """Restore to `version` in one commit, or write nothing when the table already matches.
+
+    The commit lock is held from the plan to the commit, so restores in this process run one
+    at a time; the metadata reaches the commit through the session's `userMetadata` setting.
+    """
+    target_version = checked_int(version, "version")
+    with COMMIT_LOCK:
+        table = delta_table(spark, uri)
+        before = latest_version(spark, uri)
+        plan = RestorePlan(
+            spark, uri, table_frame(spark, uri), table_frame(spark, uri, target_version)
+        )
+        if plan.already_there(compare_content, fingerprints, target_version):
+            return RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
+        with committing(spark, commit_metadata), version_errors(uri, version):
+            metrics = table.restoreToVersion(target_version).collect()[0].asDict()
+        return RestoreResult(
+            version_before=before,
+            version_after=latest_version(spark, uri),
+            noop=False,
+            files_added=int(metrics.get("num_restored_files") or 0),
+            files_removed=int(metrics.get("num_removed_files") or 0),
+        )
+
+
+def is_restorable(spark: SparkSession, uri: str, version: int, table_id: str) -> Restorability:
+    """The log loads, every data file the version needs exists, and the id is `table_id`."""
+    target = checked_int(version, "version")
+    if not table_exists(spark, uri):
+        return Restorability(False, f"there is no Delta table at {uri} any more")
+    current_id = table_id_of(delta_table(spark, uri))
+    if current_id != table_id:
+        return Restorability(
+            False, f"the table at {uri} was recreated: its id is no longer {table_id}"
+        )
+    try:
+        frame = table_frame(spark, uri, target)
+    except VersionNotAvailableError as exc:
+        return Restorability(False, f"version {target} cannot be restored: {exc}")
+    missing = missing_files(spark, frame)
+    if missing:
+        return Restorability(
+            False,
+            f"{len(missing)} data file(s) of version {target} are gone (vacuumed or deleted)",
+            missing_files=len(missing),
+        )
+    return Restorability(True)
 
 
 def check_retention(retention_hours: int) -> None:
@@ -214,3 +242,18 @@ def vacuum(
         candidates = [path for path in candidates if sizes[path] is None]
     files = tuple(sorted(relative_path(uri, path) for path in candidates))
     return VacuumResult(dry_run=dry_run, files=files, retention_hours=effective)
+
+
+def optimize(spark: SparkSession, uri: str, zorder_columns: Sequence[str]) -> OptimizeResult:
+    """Compact small files in one commit, z-ordering by the given columns if any."""
+    columns = identifiers(zorder_columns)
+    table = delta_table(spark, uri)
+    with committing(spark):
+        builder = table.optimize()
+        result = builder.executeZOrderBy(*columns) if columns else builder.executeCompaction()
+        metrics = result.select("metrics.numFilesAdded", "metrics.numFilesRemoved").collect()
+    added = int(metrics[0]["numFilesAdded"] or 0) if metrics else 0
+    removed = int(metrics[0]["numFilesRemoved"] or 0) if metrics else 0
+    return OptimizeResult(
+        version=latest_version(spark, uri), files_added=added, files_removed=removed
+    )
