@@ -1,7 +1,7 @@
 """Key diffs, source diffs and orphan counts as Spark jobs: joins of keys and row hashes.
 
 Each side of a comparison is reduced on the executors to (key, state, row hash) with the same
-hashing as the delta-rs engine (`spark_hashing.row_hash_mapper` over the fingerprint's row
+hashing as the delta-rs engine (`hashing.row_hash_mapper` over the fingerprint's row
 hash), then joined by Spark. Only counts, samples and the rows a caller asked for by contract
 (a source diff's changed and missing rows) come back to the driver, as Arrow.
 """

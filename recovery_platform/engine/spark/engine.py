@@ -1,11 +1,11 @@
 """The Spark + Delta Lake engine: the same platform on a distributed engine.
 
-The caller creates the session (`spark_session.build_spark_session`, or dagster-pyspark's
+The caller creates the session (`session.build_spark_session`, or dagster-pyspark's
 `PySparkResource` in the Dagster layer) and passes it in; nothing here imports dagster.
 Computations run where the data is: counts are one aggregate query, fingerprints and diffs are
 `mapInArrow` jobs over the same row hash as the delta-rs engine, and only small results reach
 the driver. Table operations go through the Delta Lake Python API; the two statements without
-an API (`spark_sql`) are assembled from validated parts only.
+an API (`sql`) are assembled from validated parts only.
 
 Commit metadata travels as a JSON object in Delta's standard `userMetadata` field: as a writer
 option where Spark has one, otherwise through the session setting around the call. Because that
@@ -67,9 +67,9 @@ class SparkEngine(StorageEngine):
 
     Args:
         spark: a session with the Delta extension and catalog configured
-            (`spark_session.delta_spark_conf`).
+            (`session.delta_spark_conf`).
         storage_conf: Hadoop settings for the lakehouse storage
-            (`spark_storage.storage_session_conf`), set on the session: every read and write
+            (`storage.storage_session_conf`), set on the session: every read and write
             of the session, Delta's log included, sees them.
     """
 
