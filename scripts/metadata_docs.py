@@ -13,6 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from recovery_platform.domain.lakehouse.metadata_schema import COLUMNS, Column, MetadataTable
+from recovery_platform.domain.lakehouse.migration_steps import (
+    BASELINE_NAME,
+    BASELINE_VERSION,
+    MIGRATIONS,
+)
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "metadata_tables.md"
 
@@ -34,6 +39,8 @@ PURPOSE: dict[str, str] = {
     "RollbackPlans": "Rollback plans: made first, approved, then applied by id.",
     "RollbackPlanTables": "Per-table intent of a rollback plan, logged so an interrupted "
     "apply can be explained and resumed.",
+    "SchemaVersions": "One row per metadata migration step applied to this lakehouse; the "
+    "highest `Version` is the lakehouse's schema version (see Schema versions below).",
 }
 
 HEADER = """# Metadata tables
@@ -80,7 +87,31 @@ def render() -> str:
             f"## {table.value}\n\n{PURPOSE.get(table.value, '')}\n\n"
             f"| Column | Type | Required | Meaning |\n|---|---|---|---|\n{rows}"
         )
+    parts.append(VERSIONS_INTRO + "\n".join(_version_rows()))
     return "\n\n".join(part.strip() for part in parts) + "\n"
+
+
+VERSIONS_INTRO = """## Schema versions
+
+A lakehouse records its schema version in `SchemaVersions` (the highest `Version`; a lakehouse
+without that table but with metadata is at version 1). Every job brings the metadata to this
+release's version when it starts, one step at a time under a lakehouse-wide lease; a failed step
+leaves the lakehouse at the last completed version and names the step, and a re-run resumes. A
+lakehouse written by a later release is refused, never written. To see the pending steps
+without writing anything: `.venv/bin/python -m recovery_platform.metadata migrate --dry-run`
+(without `--dry-run` it applies them). New steps are appended to `MIGRATIONS` in
+`recovery_platform/domain/lakehouse/migration_steps.py`.
+
+| Version | Step | What it changes |
+|---|---|---|
+"""
+
+
+def _version_rows() -> list[str]:
+    rows = [f"| {BASELINE_VERSION} | {BASELINE_NAME} | the metadata tables of the first "
+            "release (no schema version recorded) |"]
+    rows += [f"| {m.version} | {m.name} | {m.describe()} |" for m in MIGRATIONS]
+    return rows
 
 
 def main() -> int:

@@ -100,6 +100,20 @@ class StorageEngine(ABC):
         """Set `values` on rows whose columns equal `equals`, in one commit."""
 
     @abstractmethod
+    def add_columns(
+        self,
+        uri: str,
+        fields: Sequence[pa.Field],
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Add nullable columns in one commit (Delta schema evolution), keeping the table id.
+
+        Existing rows read the new columns as null; fields the table already has are left as
+        they are, and when every field is present nothing is committed. Returns the version.
+        """
+
+    @abstractmethod
     def read(
         self,
         uri: str,

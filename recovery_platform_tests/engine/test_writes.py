@@ -165,3 +165,26 @@ def test_missing_table_raises_table_not_found(engine: StorageEngine, uri: str) -
         engine.history(uri)
     with pytest.raises(TableNotFoundError):
         engine.restore(uri, 0, commit_metadata={})
+
+
+def test_add_columns_evolves_the_schema_in_one_commit_keeping_rows_and_id(
+    engine: StorageEngine, uri: str
+) -> None:
+    strict = pa.schema([SCHEMA.field(0).with_nullable(False), *list(SCHEMA)[1:]])
+    engine.create_table(uri, strict, properties={})
+    engine.append(uri, rows(ids(0, 3)).cast(strict))
+    before = engine.state(uri)
+    added = [pa.field("Region", pa.string()), pa.field("SeenAt", pa.timestamp("us", tz="UTC"))]
+
+    version = engine.add_columns(uri, added, commit_metadata={"recovery_platform.m": "2:x"})
+
+    assert version == before.version + 1 == engine.state(uri).version
+    assert engine.state(uri).table_id == before.table_id
+    assert engine.schema(uri) == pa.schema([*strict, *added])
+    assert engine.schema(uri, before.version) == strict
+    table = engine.read(uri)
+    assert table.num_rows == 3
+    assert set(table.column("Region").to_pylist()) == {None}
+    assert engine.history(uri, limit=1)[0].user_metadata == {"recovery_platform.m": "2:x"}
+    assert engine.add_columns(uri, added[:1]) == version
+    assert engine.state(uri).version == version

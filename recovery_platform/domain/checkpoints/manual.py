@@ -42,7 +42,7 @@ def create_manual_checkpoint(
     if not requested_by or not requested_by.strip():
         raise InvalidInputError("requested_by", "must name the person taking the checkpoint")
     names = lakehouse.config.validate_table_names(tables or None, field_name="tables")
-    store.ensure_tables()
+    store.ensure_tables(audit.run_id)
     # versions first, so each table's relations are checked against the parent versions pinned
     # here: a rollback's proof relies on a Validated checkpoint having checked exactly those
     versions = dict(zip(names, map_tables(

@@ -24,3 +24,7 @@ class TableLeaseError(RuntimeError):
 
 class SyncHeldError(RuntimeError):
     """A table's sync was held by the mass-deletion guard; the run must end failed."""
+
+
+class MetadataSchemaError(RuntimeError):
+    """The metadata tables cannot be brought to this release's schema; says why and what to do."""

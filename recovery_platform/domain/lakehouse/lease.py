@@ -28,6 +28,9 @@ from pathlib import Path
 from recovery_platform.domain.lakehouse.errors import TableLeaseError
 from recovery_platform.domain.lakehouse.table_config import TABLE_NAME
 
+METADATA_SCHEMA_LEASE = "_metadata_schema"
+"""The lakehouse-wide lease held while the metadata tables are migrated (never a table name)."""
+
 
 def _process_alive(pid: int) -> bool:
     try:
@@ -77,7 +80,7 @@ class LeaseStore:
         self.ttl_seconds = ttl_seconds
 
     def _path(self, table: str) -> Path:
-        if not TABLE_NAME.match(table):
+        if table != METADATA_SCHEMA_LEASE and not TABLE_NAME.match(table):
             raise ValueError(f"field 'table': {table!r} is not a valid table name")
         return self.root / f"{table}.lease"
 

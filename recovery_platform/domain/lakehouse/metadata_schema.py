@@ -28,6 +28,7 @@ class MetadataTable(StrEnum):
     Alerts = "Alerts"
     RollbackPlans = "RollbackPlans"
     RollbackPlanTables = "RollbackPlanTables"
+    SchemaVersions = "SchemaVersions"
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,15 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("RestoreVersion", I64, "Version of the RESTORE commit, once committed."),
         _c("ErrorMessage", S, "Why the table failed, in plain words."),
         _c("UpdatedAt", TS, "Last change of the intent.", nullable=False),
+    ),
+    MetadataTable.SchemaVersions: (
+        _c("Version", I32, "Schema version reached by this step; the highest is current.",
+           nullable=False),
+        _c("StepName", S, "The migration step, e.g. add_schema_versions.", nullable=False),
+        _c("Description", S, "What the step changed, in plain words."),
+        _c("AppliedAt", TS, "When the step completed.", nullable=False),
+        _c("PipelineRunId", S, "Run that applied it (empty from the command line)."),
+        _c("AppliedBy", S, "recovery_platform release that applied it."),
     ),
 }
 

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from recovery_platform.domain.lakehouse.location import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable, schema_of
+from recovery_platform.domain.lakehouse.migrations import migrate
 from recovery_platform.engine import Scalar
 
 
@@ -24,10 +25,16 @@ class MetadataStore:
         self.engine = lakehouse.engine
         self._ensured: set[MetadataTable] = set()
 
-    def ensure_tables(self) -> None:
-        """Create every metadata table that does not exist yet; existing ones are untouched."""
-        for table in MetadataTable:
-            self._ensure(table)
+    def ensure_tables(self, run_id: str = "") -> None:
+        """Bring the metadata to this release's schema, then create any table still missing.
+
+        One read of the schema version when the lakehouse is current; see `migrations.migrate`
+        for what happens when it is not (and for the errors it raises).
+        """
+        status = migrate(self.lakehouse, run_id=run_id)
+        if status.pending or status.is_new:
+            for table in MetadataTable:
+                self._ensure(table)
 
     def _ensure(self, table: MetadataTable) -> str:
         uri = self.lakehouse.metadata_uri(table)

@@ -93,7 +93,7 @@ def record_purge(
     lakehouse: Lakehouse, store: MetadataStore, audit: AuditTrail, request: PurgeRequest
 ) -> Checkpoint:
     """Take (or reuse) the PrePurge checkpoint and record the pending purge."""
-    store.ensure_tables()
+    store.ensure_tables(audit.run_id)
     mirror_config(store, lakehouse.config)
     existing = _pending_checkpoint(store, request)
     with audit.step(OperationType.PurgeRecorded) as step:

@@ -57,7 +57,7 @@ def run_rollback(
     lease_wait_seconds: float = 0.0,
 ) -> RollbackOutcome:
     """Plan (always) and apply (when asked and allowed); refusals raise before any restore."""
-    store.ensure_tables()
+    store.ensure_tables(audit.run_id)
     if request.approved_plan_id:
         return _apply_approved(lakehouse, store, leases, audit, request, log, lease_wait_seconds)
     selected = select_checkpoint(store, request)

@@ -105,7 +105,7 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
     overrides = {
         config.validate_table_name(o.table, field_name="overrides.table"): o for o in run.overrides
     }
-    run.store.ensure_tables()
+    run.store.ensure_tables(run.run_id)
     mirror_config(run.store, config)
     purges = purge_states(run.store)
     known = recorded_pins(run.store, tables)  # last sync's pins: the counts before this one

@@ -186,6 +186,18 @@ class DeltaRsEngine(StorageEngine):
         )
         return self._version_after_write(uri)
 
+    def add_columns(
+        self,
+        uri: str,
+        fields: Sequence[pa.Field],
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Add nullable columns in one commit (ALTER TABLE ADD COLUMNS keeps the table id)."""
+        if not writes.add_columns(self._open_to_write(uri), list(fields), commit_metadata):
+            return self.state(uri).version
+        return self._version_after_write(uri)
+
     def read(
         self,
         uri: str,

@@ -137,6 +137,19 @@ def _conform_for_merge(dt: DeltaTable, data: pa.Table) -> pa.Table:
     return data.cast(pa.schema([current.field(name) for name in data.column_names]))
 
 
+def add_columns(
+    dt: DeltaTable, fields: list[pa.Field], commit_metadata: Mapping[str, str] | None
+) -> bool:
+    """ALTER TABLE ADD COLUMNS for the fields the table lacks; False when it lacks none."""
+    names = arrow_schema(dt).names
+    added = [f.with_nullable(True) for f in fields if f.name not in names]
+    if not added:
+        return False
+    dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields),
+                         commit_properties=commit_properties(commit_metadata))
+    return True
+
+
 def _unique_column_properties(key: str) -> WriterProperties:
     """Parquet settings for a rewrite of a keyed table: no dictionary for the key column.
 

@@ -147,6 +147,16 @@ class SparkEngine(StorageEngine):
         """
         return writes.merge_upsert(self._spark, uri, data, key, commit_metadata)
 
+    def add_columns(
+        self,
+        uri: str,
+        fields: Sequence[pa.Field],
+        *,
+        commit_metadata: Mapping[str, str] | None = None,
+    ) -> int:
+        """Add nullable columns by an append of no rows with `mergeSchema` (one commit)."""
+        return writes.add_columns(self._spark, uri, list(fields), commit_metadata)
+
     def update_where(
         self,
         uri: str,

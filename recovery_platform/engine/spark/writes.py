@@ -140,6 +140,31 @@ def merge_upsert(
     return latest_version(spark, uri)
 
 
+def add_columns(
+    spark: SparkSession,
+    uri: str,
+    fields: list[pa.Field],
+    commit_metadata: Mapping[str, str] | None,
+) -> int:
+    """Add nullable columns by appending no rows with `mergeSchema`: one commit, no SQL text.
+
+    The empty frame carries every existing column too, so NOT NULL columns are satisfied.
+    """
+    identifiers([f.name for f in fields])
+    table = table_frame(spark, uri)
+    added = [f.with_nullable(True) for f in fields if f.name not in set(table.columns)]
+    if added:
+        new = frame_from_arrow(spark, pa.schema(added).empty_table())
+        empty = table.limit(0).crossJoin(new)
+        writer = empty.write.format("delta").mode("append").option("mergeSchema", "true")
+        encoded = encode_metadata(commit_metadata)
+        if encoded is not None:
+            writer = writer.option("userMetadata", encoded)
+        with committing(spark):
+            writer.save(uri)
+    return latest_version(spark, uri)
+
+
 def update_where(
     spark: SparkSession,
     uri: str,
