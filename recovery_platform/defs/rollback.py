@@ -9,14 +9,17 @@ from enum import Enum
 import dagster as dg
 from pydantic import Field
 
+from recovery_platform.defs.checks import check_evaluations
 from recovery_platform.defs.keys import WRITERS_POOL, bronze_key
 from recovery_platform.defs.resources import LakehouseResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
+from recovery_platform.domain.lakehouse.errors import MetadataSchemaError, TableLeaseError
 from recovery_platform.domain.rollback.apply import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback.impact import RiskThresholds
 from recovery_platform.domain.rollback.report import render_plan
 from recovery_platform.domain.rollback.request import validate_request
-from recovery_platform.domain.rollback.run import run_rollback
+from recovery_platform.domain.rollback.run import REFUSALS, refusals_audited, run_rollback
+from recovery_platform.domain.sync.validation import Invariant
 
 
 class RollbackCheckpointType(Enum):
@@ -78,31 +81,72 @@ def _materializations(result: ApplyResult, checkpoint_name: str) -> list[dg.Asse
     ]
 
 
+def _checks(result: ApplyResult) -> list[dg.AssetCheckEvaluation]:
+    """Each restored table's invariants, as the sync reports them, from the rollback's proof."""
+    return [
+        evaluation
+        for o in result.outcomes
+        if o.check is not None and o.check.validation is not None
+        for evaluation in check_evaluations(
+            o.check.validation, context=f"post-rollback proof of plan {result.plan_id}",
+            warn_only=(Invariant.schema_as_declared.value,))
+    ]
+
+
+def _launch_tags(config: RollbackConfig) -> dict[str, str]:
+    """Tags that let the Runs list be filtered by mode, checkpoint and requester."""
+    applies = bool(config.approved_plan_id) or not (config.dry_run or config.require_approval)
+    return {
+        "rollback/mode": "apply" if applies else "plan",
+        "rollback/checkpoint": (config.checkpoint_name or config.checkpoint_id
+                                or config.restore_before or "-"),
+        "rollback/requested_by": config.requested_by or "-",
+        **({"rollback/plan_id": config.approved_plan_id} if config.approved_plan_id else {}),
+    }
+
+
 @dg.op(pool=WRITERS_POOL)
 def rollback(
     context: dg.OpExecutionContext, config: RollbackConfig, lakehouse: LakehouseResource
-) -> Iterator[dg.AssetMaterialization | dg.Output[str]]:
-    """Plan the rollback; apply it only with dry_run false and approval given or not required."""
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.Output[str]]:
+    """Plan the rollback; apply it only with dry_run false and approval given or not required.
+
+    Every refusal is audited (a failed `RollbackValidation` row) and fails the run with our
+    message as the failure's description. The proof's invariants are reported as the restored
+    tables' checks; a failed one is also a failed proof, which fails the run.
+    """
+    context.instance.add_run_tags(context.run_id, _launch_tags(config))
     house = lakehouse.lakehouse()
-    request = validate_request(
-        house.config, checkpoint_name=config.checkpoint_name,
-        checkpoint_id=config.checkpoint_id, restore_before=config.restore_before,
-        checkpoint_type=config.checkpoint_type.value, tables_scope=config.tables_scope,
-        require_approval=config.require_approval, dry_run=config.dry_run, reason=config.reason,
-        requested_by=config.requested_by, approved_plan_id=config.approved_plan_id,
-        approved_by=config.approved_by,
-    )
     store = lakehouse.metadata(house)
+    try:  # audit rows need current metadata tables; a lakehouse newer than us is not written
+        store.ensure_tables(context.run_id)
+    except MetadataSchemaError as refused:
+        raise dg.Failure(description=str(refused)) from refused
     audit = AuditTrail(store, context.run_id, Actor(
-        requested_by=request.requested_by, approved_by=request.approved_by,
-        reason=request.reason, dry_run=not request.applies))
+        requested_by=config.requested_by, approved_by=config.approved_by or None,
+        reason=config.reason, dry_run=config.dry_run))
     try:
-        outcome = run_rollback(
-            house, store, lakehouse.leases(house), audit, request, log=context.log.info,
-            thresholds=RiskThresholds(config.risk_medium_share, config.risk_high_share),
-        )
+        with refusals_audited(audit, stage="request"):
+            request = validate_request(
+                house.config, checkpoint_name=config.checkpoint_name,
+                checkpoint_id=config.checkpoint_id, restore_before=config.restore_before,
+                checkpoint_type=config.checkpoint_type.value, tables_scope=config.tables_scope,
+                require_approval=config.require_approval, dry_run=config.dry_run,
+                reason=config.reason, requested_by=config.requested_by,
+                approved_plan_id=config.approved_plan_id, approved_by=config.approved_by,
+            )
+            thresholds = RiskThresholds(config.risk_medium_share, config.risk_high_share)
+        audit.actor = Actor(requested_by=request.requested_by, approved_by=request.approved_by,
+                            reason=request.reason, dry_run=not request.applies)
+        outcome = run_rollback(house, store, lakehouse.leases(house), audit, request,
+                               log=context.log.info, thresholds=thresholds)
+    except (*REFUSALS, TableLeaseError, MetadataSchemaError) as refused:
+        raise dg.Failure(description=str(refused), metadata={
+            "refused": type(refused).__name__, "requested_by": config.requested_by,
+        }) from refused
     finally:
         audit.flush()
+    context.instance.add_run_tags(context.run_id, {"rollback/plan_id": outcome.plan_id})
     context.log.info(outcome.message)
     metadata: dict[str, object] = {"summary": outcome.message}
     if outcome.plan is not None:
@@ -113,6 +157,7 @@ def rollback(
         # yielded, not logged: events logged with context.log_event are dropped when the op
         # then raises, and a partially failed rollback must still show what it restored
         yield from _materializations(outcome.applied, name)
+        yield from _checks(outcome.applied)
         if not outcome.applied.succeeded:
             raise dg.Failure(description=outcome.message, metadata={
                 "failed_tables": dg.MetadataValue.json(list(outcome.applied.failed_tables))})

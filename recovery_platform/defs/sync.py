@@ -8,25 +8,28 @@ fails a blocking check.
 
 
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
 
 import dagster as dg
 from pydantic import Field
 
 from recovery_platform.defs.checkpoints import batch_checkpoint_spec, batch_result
+from recovery_platform.defs.checks import CHECKPOINT_CHECK, check_results, check_specs
 from recovery_platform.defs.keys import BATCH_KEY, WRITERS_POOL, bronze_key, source_key
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
 from recovery_platform.domain.lakehouse.errors import InvalidInputError
+from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.table_config import PlatformConfig
 from recovery_platform.domain.purge.record import parse_date
+from recovery_platform.domain.sync.current_state import pinned_versions, validate_current
 from recovery_platform.domain.sync.daily import (
     DailySyncRun,
     TableOutcome,
     run_daily_sync,
 )
 from recovery_platform.domain.sync.table import SyncOverride, SyncStatus
-from recovery_platform.domain.sync.validation import Invariant
 
 
 class SyncOverrideConfig(dg.Config):
@@ -76,15 +79,6 @@ def source_specs(platform: PlatformConfig) -> list[dg.AssetSpec]:
     ]
 
 
-def _check_specs(platform: PlatformConfig) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(inv.value, asset=bronze_key(t), blocking=True,
-                          description=f"Zero tolerance: {inv.value.replace('_', ' ')}.")
-        for t in platform.table_names
-        for inv in Invariant
-    ]
-
-
 def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
     """The multi-asset syncing every declared bronze table, then the batch checkpoint."""
     specs = [
@@ -95,16 +89,22 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
     ]
     specs.append(batch_checkpoint_spec(platform))
 
-    @dg.multi_asset(name="daily_sync", specs=specs, check_specs=_check_specs(platform),
+    @dg.multi_asset(name="daily_sync", specs=specs, check_specs=check_specs(platform),
                     can_subset=True, pool=WRITERS_POOL)
     def daily_sync(
         context: dg.AssetExecutionContext,
         config: DailySyncConfig,
         lakehouse: LakehouseResource,
         source: SourceResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         house = lakehouse.lakehouse()
         tables = [t for t in platform.table_names if bronze_key(t) in context.selected_asset_keys]
+        if not tables:
+            # checks alone ("Execute" on a checks page) are read-only: no extract, no write
+            if BATCH_KEY in context.selected_asset_keys:
+                raise dg.Failure(description=BATCH_ALONE)
+            yield from _checks_only(lakehouse, house, context.selected_asset_check_keys)
+            return
         run = DailySyncRun(
             lakehouse=house, store=lakehouse.metadata(house),
             source=source.connector(house.config), leases=lakehouse.leases(house),
@@ -117,7 +117,7 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
             if isinstance(outcome, TableOutcome):
                 context.log.info(f"{outcome.table}: {outcome.sync.status.value}"
                                  + (f" ({outcome.problem})" if outcome.problem else ""))
-                if not outcome.ok:
+                if not outcome.ok and not _checkpoint_only(outcome):
                     failed.append(f"{outcome.table}: {outcome.problem}")
                 result = _table_result(outcome)
                 if result is not None:
@@ -153,15 +153,12 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
         })
     if outcome.checkpoint is not None:
         metadata["checkpoint_id"] = outcome.checkpoint.checkpoint_id
-    checks = [
-        dg.AssetCheckResult(
-            asset_key=bronze_key(outcome.table), check_name=r.invariant.value, passed=r.passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"violations": r.violations, "expected": r.expected, "actual": r.actual,
-                      "sample_keys": ", ".join(r.sample_keys), "warnings": "; ".join(r.warnings)},
-        )
-        for r in validation.results
-    ]
+    checks = [*check_results(validation), dg.AssetCheckResult(
+        asset_key=bronze_key(outcome.table), check_name=CHECKPOINT_CHECK,
+        passed=outcome.checkpoint is not None, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"checkpoint_id": outcome.checkpoint.checkpoint_id if outcome.checkpoint
+                  else "", "problem": outcome.problem or ""},
+    )]
     return dg.MaterializeResult(asset_key=bronze_key(outcome.table), metadata=metadata,
                                 check_results=checks)
 
@@ -186,3 +183,43 @@ def daily_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
             "sync_date": day, "requested_by": "daily_sync_schedule"}}}},
         tags={"sync_date": day},
     )
+
+
+BATCH_ALONE = ("the DailyBatch checkpoint is taken by the daily sync of its tables and cannot be "
+               "materialized alone: launch daily_sync_job (or select the bronze tables too); to "
+               "pin the tables as they are now, use manual_checkpoint_job")
+
+
+def _checkpoint_only(outcome: TableOutcome) -> bool:
+    """Synced and validated, only the Daily checkpoint failed: a warning, not a failed run."""
+    return (outcome.validation is not None and outcome.validation.passed
+            and outcome.sync.status in (SyncStatus.Synced, SyncStatus.Unchanged)
+            and outcome.checkpoint is None)
+
+
+def _checks_only(
+    lakehouse: LakehouseResource, house: Lakehouse, selected: AbstractSet[dg.AssetCheckKey]
+) -> Iterator[dg.AssetCheckResult]:
+    """Evaluate the selected checks on each table's current version; nothing is written."""
+    wanted: dict[str, set[str]] = {}
+    for key in selected:
+        wanted.setdefault(key.asset_key.path[-1], set()).add(key.name)
+    tables = [t for t in house.config.table_names if t in wanted]
+    validations, never_synced = validate_current(house, tables)
+    pinned = pinned_versions(lakehouse.metadata(house), tables)
+    for validation in validations:
+        yield from check_results(validation, only=wanted[validation.table])
+        if CHECKPOINT_CHECK in wanted[validation.table]:
+            at = (validation.table, validation.version)
+            yield dg.AssetCheckResult(
+                asset_key=bronze_key(validation.table), check_name=CHECKPOINT_CHECK,
+                passed=at in pinned, severity=dg.AssetCheckSeverity.WARN,
+                metadata={"version": validation.version,
+                          "checkpoint_id": pinned.get(at, "")},
+            )
+    for table in never_synced:
+        for name in sorted(wanted[table]):
+            yield dg.AssetCheckResult(
+                asset_key=bronze_key(table), check_name=name, passed=False,
+                metadata={"actual": f"bronze table {table} has not been synced yet"},
+            )

@@ -23,7 +23,12 @@ from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import dependency_levels
 from recovery_platform.domain.lakehouse.vocabulary import CheckpointType, ValidationStatus
-from recovery_platform.domain.sync.validation import Invariant, InvariantResult, validate_table
+from recovery_platform.domain.sync.validation import (
+    Invariant,
+    InvariantResult,
+    TableValidation,
+    validate_table,
+)
 from recovery_platform.engine import WHOLE_ROWS, StorageDelta
 
 COUNT_METRICS = ("total", "active", "deleted", "purged", "null_keys")
@@ -62,6 +67,8 @@ class RestoredTableCheck:
     """What the referential check found, or why it was not counted again."""
     same_files: bool = False
     """The restored version references exactly the pinned version's data files."""
+    validation: TableValidation | None = None
+    """Every invariant at the restored version, as the bronze asset's checks show them."""
 
     @property
     def passed(self) -> bool:
@@ -120,7 +127,7 @@ def check_restored_table(
                             f"{result.actual}")
     referential = validation.result(Invariant.referential_integrity)
     return RestoredTableCheck(table, version, tuple(metrics), tuple(failures), referential.actual,
-                              same_files)
+                              same_files, validation)
 
 
 def _unchanged(files: StorageDelta) -> bool:

@@ -126,11 +126,26 @@ def render_plan(plan: RollbackPlan) -> str:
 
 
 def apply_instructions(plan: RollbackPlan) -> str:
-    """Exactly how to apply this plan from the launchpad."""
-    scope = ", ".join(plan.scope)
+    """Exactly how to apply this plan: launchpad config that pastes into `rollback_job` as is."""
+    requester = plan.request.requested_by
     return (
-        f"To apply: launch `rollback_job` with `checkpoint_id: {plan.checkpoint.checkpoint_id}`, "
-        f"`tables_scope: [{scope}]`, `dry_run: false`, `approved_plan_id: {plan.plan_id}` and "
-        f"`approved_by: <an admin other than {plan.request.requested_by}>` before "
-        f"{plan.expires_at:%Y-%m-%d %H:%M} UTC."
+        f"To apply before {plan.expires_at:%Y-%m-%d %H:%M} UTC, launch `rollback_job` with this "
+        f"config; an admin other than {requester} writes their name in `approved_by` (left "
+        "empty, the run is refused):\n\n```yaml\n" + apply_config_yaml(plan) + "\n```"
     )
+
+
+def apply_config_yaml(plan: RollbackPlan) -> str:
+    """The apply's launchpad config as YAML; strings are JSON-quoted, which YAML reads as is."""
+    requester = plan.request.requested_by
+    return "\n".join([
+        "ops:",
+        "  rollback:",
+        "    config:",
+        f"      requested_by: {json.dumps(requester)}",
+        f"      checkpoint_id: {json.dumps(plan.checkpoint.checkpoint_id)}",
+        f"      tables_scope: [{', '.join(json.dumps(t) for t in plan.scope)}]",
+        "      dry_run: false",
+        f"      approved_plan_id: {json.dumps(plan.plan_id)}",
+        f'      approved_by: ""  # an admin other than {requester}',
+    ])

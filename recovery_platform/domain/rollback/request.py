@@ -6,6 +6,7 @@ the launchpad config without reading code.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -138,12 +139,28 @@ def select_checkpoint(store: MetadataStore, request: RollbackRequest) -> Selecte
             found = resolve_checkpoint(store, name=request.checkpoint_name,
                                        checkpoint_type=request.checkpoint_type)
         except CheckpointSelectionError as exc:
-            raise CheckpointSelectionError(f"field 'checkpoint_name': {exc}") from None
+            raise CheckpointSelectionError(
+                f"field 'checkpoint_name': {exc}"
+                + _closest_names(store, request.checkpoint_name, request.checkpoint_type)
+            ) from None
         return SelectedCheckpoint(
             found, f"checkpoint_name {found.name} of type {found.checkpoint_type.value}"
         )
     assert request.restore_before is not None
     return _latest_before(store, request.checkpoint_type, request.restore_before)
+
+
+def _closest_names(store: MetadataStore, name: str, kind: CheckpointType) -> str:
+    """Up to five existing names of that type nearest to a name that matched none."""
+    rows = store.read(MetadataTable.CheckpointHistory, equals={"CheckpointType": kind.value},
+                      columns=["CheckpointName"])
+    names = sorted(set(rows.column("CheckpointName").to_pylist()))
+    if name in names:
+        return ""
+    closest = difflib.get_close_matches(name, names, n=5, cutoff=0.0)
+    if not closest:
+        return f"; there is no {kind.value} checkpoint yet"
+    return f"; closest {kind.value} checkpoint names: {', '.join(closest)}"
 
 
 def _latest_before(

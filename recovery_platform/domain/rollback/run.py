@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from recovery_platform.domain.checkpoints.history import load_checkpoint
-from recovery_platform.domain.lakehouse.audit import AuditTrail
+from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail
+from recovery_platform.domain.lakehouse.errors import CheckpointSelectionError, InvalidInputError
 from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -60,7 +63,8 @@ def run_rollback(
     store.ensure_tables(audit.run_id)
     if request.approved_plan_id:
         return _apply_approved(lakehouse, store, leases, audit, request, log, lease_wait_seconds)
-    selected = select_checkpoint(store, request)
+    with refusals_audited(audit, stage="checkpoint selection"):
+        selected = select_checkpoint(store, request)
     plan = make_plan(lakehouse, store, audit, request, selected, thresholds=thresholds)
     if not plan.ok:
         raise PlanRefusedError(
@@ -88,16 +92,17 @@ def _apply_approved(
     lease_wait_seconds: float,
 ) -> RollbackOutcome:
     assert request.approved_plan_id is not None and request.approved_by is not None
-    recorded = load_recorded_plan(store, request.approved_plan_id)
-    has_reference = request.checkpoint_id or request.checkpoint_name or request.restore_before
-    selected = (select_checkpoint(store, request) if has_reference else
-                SelectedCheckpoint(load_checkpoint(store, recorded.checkpoint_id),
-                                   f"approved plan {recorded.plan_id}"))
+    with refusals_audited(audit, stage="approved plan", plan_id=request.approved_plan_id):
+        recorded = load_recorded_plan(store, request.approved_plan_id)
+        has_reference = request.checkpoint_id or request.checkpoint_name or request.restore_before
+        selected = (select_checkpoint(store, request) if has_reference else
+                    SelectedCheckpoint(load_checkpoint(store, recorded.checkpoint_id),
+                                       f"approved plan {recorded.plan_id}"))
+        if request.dry_run:
+            raise PlanRefusedError(f"plan {recorded.plan_id} is approved but dry_run is true; "
+                                   "set dry_run: false to apply it")
     target = selected.checkpoint
     scope = request.tables_scope or tuple(p.table for p in target.tables)
-    if request.dry_run:
-        raise PlanRefusedError(f"plan {recorded.plan_id} is approved but dry_run is true; set "
-                               "dry_run: false to apply it")
     with audit.step(OperationType.RollbackValidation) as step:
         step.checkpoint_id = target.checkpoint_id
         step.details = {"plan_id": recorded.plan_id, "approved_by": request.approved_by}
@@ -114,6 +119,28 @@ def _apply_approved(
     result = apply_plan(lakehouse, store, leases, audit, recorded, target, log=log,
                         lease_wait_seconds=lease_wait_seconds)
     return RollbackOutcome(None, recorded, result, _summary(result))
+
+
+REFUSALS = (InvalidInputError, CheckpointSelectionError, PlanRefusedError)
+"""Errors that refuse a request before anything changed: each is audited once."""
+
+
+def record_refusal(audit: AuditTrail, error: Exception, **details: object) -> None:
+    """A failed `RollbackValidation` row for a refusal no step has audited yet."""
+    step = AuditStep(OperationType.RollbackValidation)
+    step.status, step.error = AuditStatus.Failed, str(error)
+    step.details = {"refused": type(error).__name__, **details}
+    audit.record(step)
+
+
+@contextmanager
+def refusals_audited(audit: AuditTrail, **details: object) -> Iterator[None]:
+    """Audit a refusal raised inside the block (the runbook promises one row per refusal)."""
+    try:
+        yield
+    except REFUSALS as error:
+        record_refusal(audit, error, **details)
+        raise
 
 
 def _summary(result: ApplyResult) -> str:

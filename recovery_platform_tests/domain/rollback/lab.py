@@ -62,6 +62,16 @@ class RollbackRun:
         return {}
 
 
+    @property
+    def failure_description(self) -> str | None:
+        """The description of the step's dg.Failure: the line the Runs page shows first."""
+        for event in self.result.all_events:
+            if event.is_step_failure:
+                meta = getattr(event.event_specific_data, "user_failure_data", None)
+                return meta.description if meta is not None else None
+        return None
+
+
 def _messages(error: Any) -> str:
     """An error's message followed by those of its causes (the domain error is the cause)."""
     found = []
