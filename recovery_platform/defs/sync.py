@@ -153,12 +153,14 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
         })
     if outcome.checkpoint is not None:
         metadata["checkpoint_id"] = outcome.checkpoint.checkpoint_id
-    checks = [*check_results(validation), dg.AssetCheckResult(
-        asset_key=bronze_key(outcome.table), check_name=CHECKPOINT_CHECK,
-        passed=outcome.checkpoint is not None, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"checkpoint_id": outcome.checkpoint.checkpoint_id if outcome.checkpoint
-                  else "", "problem": outcome.problem or ""},
-    )]
+    checks = check_results(validation)
+    if validation.passed:  # a table that failed validation is not checkpointed, by design
+        checks.append(dg.AssetCheckResult(
+            asset_key=bronze_key(outcome.table), check_name=CHECKPOINT_CHECK,
+            passed=outcome.checkpoint is not None, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"checkpoint_id": outcome.checkpoint.checkpoint_id if outcome.checkpoint
+                      else "", "problem": outcome.problem or ""},
+        ))
     return dg.MaterializeResult(asset_key=bronze_key(outcome.table), metadata=metadata,
                                 check_results=checks)
 

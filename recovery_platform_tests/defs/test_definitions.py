@@ -19,6 +19,7 @@ TABLES_YAML = Path(recovery_platform.__file__).parent / "tables.yaml"
 INVARIANTS = {
     "tracking_counts_consistent",
     "no_null_primary_keys",
+    "unique_primary_key",
     "schema_as_declared",
     "tracking_columns_consistent",
     "referential_integrity",
@@ -46,18 +47,17 @@ def test_asset_keys_are_exactly_source_bronze_and_the_batch(
     assert set(graph.get_all_asset_keys()) == expected
 
 
-def test_every_bronze_asset_has_exactly_the_five_blocking_invariant_checks(
+def test_every_bronze_asset_has_its_blocking_invariant_checks_and_a_checkpoint_warning(
     tables: list[str], graph: Any
 ) -> None:
     specs = [spec for assets_def in graph.assets_defs for spec in assets_def.check_specs]
-    by_asset: dict[dg.AssetKey, list[str]] = {}
+    by_asset: dict[dg.AssetKey, dict[str, bool]] = {}
     for spec in specs:
-        by_asset.setdefault(spec.asset_key, []).append(spec.name)
-        assert spec.blocking, f"{spec.asset_key.to_user_string()}:{spec.name} is not blocking"
+        by_asset.setdefault(spec.asset_key, {})[spec.name] = spec.blocking
     assert set(by_asset) == {dg.AssetKey(["bronze", t]) for t in tables}
-    for names in by_asset.values():
-        assert sorted(names) == sorted(INVARIANTS)
-    assert len(graph.asset_check_keys) == 5 * len(tables)
+    for checks in by_asset.values():
+        assert checks == {**dict.fromkeys(INVARIANTS, True), "checkpoint_created": False}
+    assert len(graph.asset_check_keys) == (len(INVARIANTS) + 1) * len(tables)
 
 
 def test_lineage_runs_source_to_bronze_to_the_batch(
