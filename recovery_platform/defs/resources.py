@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from dagster_deltalake import AzureConfig, GcsConfig, LocalConfig, S3Config
 from dagster_pyspark import LazyPySparkResource
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse, lakehouse_root_from_env
@@ -126,9 +127,21 @@ class LakehouseResource(dg.ConfigurableResource):
     storage: LocalConfig | S3Config | AzureConfig | GcsConfig = Field(
         default_factory=LocalConfig, discriminator="provider"
     )
-    engine: str = Field(default_factory=lambda: os.environ.get(ENGINE_ENV, "deltars"))
+    engine: Literal["deltars", "spark"] = Field(
+        default_factory=lambda: os.environ.get(ENGINE_ENV, "deltars"), validate_default=True
+    )
     config_path: str | None = None
     spark: LazyPySparkResource | None = None
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: object) -> object:
+        if value not in ENGINES:
+            raise ValueError(
+                f"field 'engine': unknown engine {value!r}; allowed: {', '.join(ENGINES)} "
+                f"(resource config or {ENGINE_ENV})"
+            )
+        return value
 
     def platform_config(self) -> PlatformConfig:
         """The declared tables (read from the checked-in file, never from the lakehouse)."""

@@ -155,3 +155,14 @@ def test_a_run_gets_the_spark_engine_with_envvar_credentials_on_its_session(
     finally:
         for key in ("fs.s3a.access.key", "fs.s3a.secret.key", "fs.s3a.endpoint.region"):
             spark.conf.unset(key)
+
+
+def test_an_unknown_engine_is_refused_naming_the_field_and_the_engines(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(ValueError, match=r"field 'engine': unknown engine 'sparc'; "
+                       r"allowed: deltars, spark"):
+        LakehouseResource(engine="sparc")
+    clean_env.setenv(ENGINE_ENV, "sparc")
+    with pytest.raises(ValueError, match=rf"unknown engine 'sparc'.*{ENGINE_ENV}"):
+        LakehouseResource()

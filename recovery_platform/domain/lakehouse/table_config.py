@@ -1,13 +1,14 @@
 """The declared bronze tables: the allowlist every table name is checked against.
 
 The checked-in `tables.yaml` is the single source: Dagster definitions are built from it, and it is
-mirrored into `metadata.PipelineConfig` for querying. Nothing here reads the lakehouse.
+mirrored into `metadata.PipelineConfig` for querying. Nothing here reads the lakehouse. The file's
+fields are checked strictly by `table_config_model` (also the source of `tables.schema.json`);
+the rules across fields and tables are checked here.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,21 +18,49 @@ import pyarrow as pa
 import yaml
 
 from recovery_platform.domain.lakehouse.errors import InvalidInputError
+from recovery_platform.domain.lakehouse.table_config_model import (
+    DELETED_COLUMN,
+    IDENTIFIER,
+    LAST_SYNCED_COLUMN,
+    MANUAL_LONG_TERM,
+    MIN_VACUUM_RETENTION_HOURS,
+    PURGED_COLUMN,
+    TABLE_NAME,
+    TRACKING_COLUMNS,
+    ConfigProblem,
+    Settings,
+    TableConfigError,
+    TableModel,
+    TablesFileModel,
+    settings_of,
+    validate_tables_file,
+)
 from recovery_platform.domain.lakehouse.vocabulary import CheckpointType, RelationSeverity
 from recovery_platform.engine import TableShape
 from recovery_platform.sources.declared_schema import ARROW_TYPES
 
+__all__ = [
+    "CONFIG_PATH_ENV",
+    "DEFAULT_CONFIG_PATH",
+    "DELETED_COLUMN",
+    "IDENTIFIER",
+    "LAST_SYNCED_COLUMN",
+    "MANUAL_LONG_TERM",
+    "MIN_VACUUM_RETENTION_HOURS",
+    "PURGED_COLUMN",
+    "TABLE_NAME",
+    "TRACKING_COLUMNS",
+    "ColumnSpec",
+    "PlatformConfig",
+    "Relation",
+    "TableConfigError",
+    "TableSpec",
+    "load_platform_config",
+    "parse_platform_config",
+]
+
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "tables.yaml"
 CONFIG_PATH_ENV = "RECOVERY_TABLES_CONFIG"
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-MANUAL_LONG_TERM = "ManualLongTerm"
-MIN_VACUUM_RETENTION_HOURS = 168
-
-DELETED_COLUMN = "IsDeleted"
-PURGED_COLUMN = "IsPurged"
-LAST_SYNCED_COLUMN = "LastSynced"
-TRACKING_COLUMNS = (DELETED_COLUMN, PURGED_COLUMN, LAST_SYNCED_COLUMN)
 
 
 @dataclass(frozen=True)
@@ -167,88 +196,93 @@ def load_platform_config(path: str | Path | None = None) -> PlatformConfig:
 
 
 def parse_platform_config(raw: Mapping[str, Any], *, source_path: str = "") -> PlatformConfig:
-    """Build a `PlatformConfig` from parsed YAML, checking every cross-reference."""
-    defaults = dict(raw.get("defaults") or {})
-    specs: dict[str, TableSpec] = {}
-    for entry in raw.get("tables") or []:
-        spec = _parse_table(entry, defaults)
-        if spec.name in specs:
-            raise ValueError(f"tables.yaml: table {spec.name!r} is declared twice")
-        specs[spec.name] = spec
-    if not specs:
-        raise ValueError("tables.yaml: no tables declared")
-    for spec in specs.values():
-        for rel in spec.relations:
-            if rel.references not in specs:
-                raise ValueError(
-                    f"tables.yaml: {spec.name}.{rel.column} references unknown table "
-                    f"{rel.references!r}; declared: {', '.join(specs)}"
-                )
+    """Build a `PlatformConfig` from parsed YAML, checking every field and cross-reference.
+
+    Raises:
+        TableConfigError: a `ValueError` naming the table and field of each problem.
+    """
+    model = validate_tables_file(raw)
+    problems = _cross_field_problems(model)
+    if problems:
+        raise TableConfigError(problems)
+    specs = {t.name: _table_spec(t, settings_of(t, model.defaults)) for t in model.tables}
     return PlatformConfig(tables=specs, source_path=source_path)
 
 
-def _parse_table(entry: Mapping[str, Any], defaults: Mapping[str, Any]) -> TableSpec:
-    name = str(entry.get("name", ""))
-    where = f"tables.yaml: table {name!r}"
-    if not TABLE_NAME.match(name):
-        raise ValueError(f"{where}: name must match {TABLE_NAME.pattern}")
-    columns = tuple(_parse_column(c, where) for c in entry.get("columns") or [])
-    names = {c.name for c in columns}
-    if len(names) != len(columns):
-        raise ValueError(f"{where}: a column is declared twice")
-    if names & set(TRACKING_COLUMNS):
-        raise ValueError(f"{where}: tracking columns {TRACKING_COLUMNS} are added by the platform")
-    key = str(entry.get("primary_key", ""))
-    if key not in names:
-        raise ValueError(f"{where}: primary_key {key!r} is not a declared column")
-    relations = tuple(
-        Relation(str(r["column"]), str(r["references"]), RelationSeverity(r["on_violation"]))
-        for r in entry.get("relations") or []
-    )
-    for rel in relations:
-        if rel.column not in names:
-            raise ValueError(f"{where}: relation column {rel.column!r} is not declared")
-    retention = {**defaults.get("retention_days", {}), **(entry.get("retention_days") or {})}
-    for kind in [*(t.value for t in CheckpointType), MANUAL_LONG_TERM]:
-        if int(retention.get(kind, 0)) <= 0:
-            raise ValueError(f"{where}: retention_days.{kind} must be a positive number of days")
-    setting = {**defaults, **entry}
-    vacuum_hours = int(setting["vacuum_retention_hours"])
-    if vacuum_hours < MIN_VACUUM_RETENTION_HOURS:
-        raise ValueError(
-            f"{where}: vacuum_retention_hours must be at least {MIN_VACUUM_RETENTION_HOURS}"
-        )
-    threshold = float(setting["mass_deletion_threshold"])
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"{where}: mass_deletion_threshold must be in (0, 1]")
-    zorder = tuple(str(c) for c in setting.get("optimize_zorder_columns") or [])
-    for col in zorder:
-        if col not in names and col not in TRACKING_COLUMNS:
-            raise ValueError(f"{where}: optimize_zorder_columns has unknown column {col!r}")
-    cutoff = entry.get("purge_cutoff_column")
-    if cutoff is not None and cutoff not in names:
-        raise ValueError(f"{where}: purge_cutoff_column {cutoff!r} is not a declared column")
+def _cross_field_problems(model: TablesFileModel) -> list[ConfigProblem]:
+    """Problems spanning fields or tables: names declared twice, references to undeclared ones."""
+    problems: list[ConfigProblem] = []
+    declared = tuple(dict.fromkeys(t.name for t in model.tables))
+    first_at: dict[str, int] = {}
+    for index, table in enumerate(model.tables):
+        where = f"table {table.name!r}"
+        if table.name in first_at:
+            problems.append(ConfigProblem(
+                where, "name", f"declared twice (tables[{first_at[table.name]}] and "
+                f"tables[{index}])"))
+        first_at.setdefault(table.name, index)
+        problems += _column_problems(table, where)
+        try:
+            settings = settings_of(table, model.defaults)
+        except TableConfigError as unset:
+            problems += unset.problems
+            continue
+        problems += _reference_problems(table, where, settings, declared)
+    return problems
+
+
+def _column_problems(table: TableModel, where: str) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    seen: set[str] = set()
+    for index, column in enumerate(table.columns):
+        at = f"columns[{index}].name"
+        if column.name in seen:
+            problems.append(ConfigProblem(where, at, f"{column.name!r} is declared twice"))
+        if column.name in TRACKING_COLUMNS:
+            problems.append(ConfigProblem(
+                where, at, f"{column.name!r} is a tracking column, added by the platform; "
+                f"do not declare {', '.join(TRACKING_COLUMNS)}"))
+        seen.add(column.name)
+    return problems
+
+
+def _reference_problems(
+    table: TableModel, where: str, settings: Settings, declared: tuple[str, ...]
+) -> list[ConfigProblem]:
+    names = tuple(c.name for c in table.columns)
+    problems: list[ConfigProblem] = []
+
+    def check(at: str, value: str | None, allowed: tuple[str, ...] = names, note: str = "") -> None:
+        if value is not None and value not in allowed:
+            problem = f"{value!r} is not a declared column{note}"
+            problems.append(ConfigProblem(where, at, problem, allowed))
+
+    check("primary_key", table.primary_key)
+    check("purge_cutoff_column", table.purge_cutoff_column)
+    for index, relation in enumerate(table.relations):
+        check(f"relations[{index}].column", relation.column)
+        if relation.references not in declared:
+            problems.append(ConfigProblem(where, f"relations[{index}].references",
+                                          f"unknown table {relation.references!r}", declared))
+    note = "" if table.optimize_zorder_columns is not None else " (inherited from defaults)"
+    for index, name in enumerate(settings.optimize_zorder_columns):
+        check(f"optimize_zorder_columns[{index}]", name, names + TRACKING_COLUMNS, note)
+    return problems
+
+
+def _table_spec(table: TableModel, settings: Settings) -> TableSpec:
     return TableSpec(
-        name=name,
-        primary_key=key,
-        columns=columns,
-        relations=relations,
-        retention_days={k: int(v) for k, v in retention.items()},
-        vacuum_retention_hours=vacuum_hours,
-        enable_vacuum=bool(setting["enable_vacuum"]),
-        enable_optimize=bool(setting["enable_optimize"]),
-        optimize_zorder_columns=zorder,
-        mass_deletion_threshold=threshold,
-        purge_cutoff_column=cutoff,
+        name=table.name,
+        primary_key=table.primary_key,
+        columns=tuple(ColumnSpec(c.name, c.type, c.nullable) for c in table.columns),
+        relations=tuple(
+            Relation(r.column, r.references, r.on_violation) for r in table.relations
+        ),
+        retention_days=settings.retention_days,
+        vacuum_retention_hours=settings.vacuum_retention_hours,
+        enable_vacuum=settings.enable_vacuum,
+        enable_optimize=settings.enable_optimize,
+        optimize_zorder_columns=settings.optimize_zorder_columns,
+        mass_deletion_threshold=settings.mass_deletion_threshold,
+        purge_cutoff_column=table.purge_cutoff_column,
     )
-
-
-def _parse_column(raw: Mapping[str, Any], where: str) -> ColumnSpec:
-    name = str(raw.get("name", ""))
-    if not IDENTIFIER.match(name):
-        raise ValueError(f"{where}: column name {name!r} must match {IDENTIFIER.pattern}")
-    kind = str(raw.get("type", ""))
-    if kind not in ARROW_TYPES:
-        allowed = ", ".join(ARROW_TYPES)
-        raise ValueError(f"{where}: column {name!r} has type {kind!r}; allowed: {allowed}")
-    return ColumnSpec(name=name, type=kind, nullable=bool(raw.get("nullable", True)))

@@ -10,16 +10,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from recovery_platform.domain.checkpoints.history import Checkpoint
+from recovery_platform.domain.lakehouse.errors import InvalidInputError
 from recovery_platform.domain.rollback.request import RollbackRequest
 from recovery_platform.engine import KeyDiff, RowCounts, StorageDelta
 
 
 @dataclass(frozen=True)
 class RiskThresholds:
-    """Share of a table's rows a rollback changes at which risk becomes Medium or High."""
+    """Share of a table's rows a rollback changes at which risk becomes Medium or High.
+
+    Refused unless 0 < medium_share < high_share <= 1; errors name the launchpad fields
+    (`risk_medium_share`, `risk_high_share` of `rollback_job`).
+    """
 
     medium_share: float = 0.01
     high_share: float = 0.10
+
+    def __post_init__(self) -> None:
+        medium, high = "risk_medium_share", "risk_high_share"
+        for name, value in ((medium, self.medium_share), (high, self.high_share)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInputError(name, f"expected a number, got {value!r}")
+        if not 0 < self.medium_share <= 1:
+            raise InvalidInputError(medium, f"{self.medium_share} is not a share in (0, 1]")
+        if not 0 < self.high_share <= 1:
+            raise InvalidInputError(high, f"{self.high_share} is not a share in (0, 1]")
+        if not self.medium_share < self.high_share:
+            raise InvalidInputError(
+                f"{medium}, {high}", f"{medium} ({self.medium_share}) must be below "
+                f"{high} ({self.high_share})")
 
     def assess(self, changed: int, rows: int) -> str:
         """High, Medium or Low for `changed` of `rows` rows."""
