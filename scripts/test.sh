@@ -12,7 +12,7 @@ failed=()
 
 echo "== ruff check ."
 "$bin/ruff" check . || failed+=(ruff)
-echo "== mypy (engine, domain, sources)"
+echo "== mypy (the whole package)"
 "$bin/mypy" || failed+=(mypy)
 echo "== pytest"
 status=0

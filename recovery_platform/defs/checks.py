@@ -5,6 +5,7 @@ metadata, so a table's checks page tells one story whoever evaluated them last.
 """
 
 from collections.abc import Collection
+from typing import Any
 
 import dagster as dg
 
@@ -32,7 +33,7 @@ def check_specs(platform: PlatformConfig) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def check_metadata(result: InvariantResult) -> dict[str, object]:
+def check_metadata(result: InvariantResult) -> dict[str, Any]:
     """What a check shows: violations, expected and actual values, sample keys, warnings."""
     return {"violations": result.violations, "expected": result.expected, "actual": result.actual,
             "sample_keys": ", ".join(result.sample_keys), "warnings": "; ".join(result.warnings)}

@@ -5,6 +5,7 @@ Field names are part of the interface (see docs/runbook_rollback.md).
 
 from collections.abc import Iterator
 from enum import Enum
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -13,7 +14,7 @@ from recovery_platform.defs.checks import check_evaluations
 from recovery_platform.defs.keys import WRITERS_POOL, bronze_key
 from recovery_platform.defs.resources import LakehouseResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
-from recovery_platform.domain.lakehouse.errors import MetadataSchemaError, TableLeaseError
+from recovery_platform.domain.lakehouse.errors import MetadataSchemaError
 from recovery_platform.domain.rollback.apply import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback.impact import RiskThresholds
 from recovery_platform.domain.rollback.report import render_plan
@@ -140,7 +141,7 @@ def rollback(
                             reason=request.reason, dry_run=not request.applies)
         outcome = run_rollback(house, store, lakehouse.leases(house), audit, request,
                                log=context.log.info, thresholds=thresholds)
-    except (*REFUSALS, TableLeaseError, MetadataSchemaError) as refused:
+    except (*REFUSALS, MetadataSchemaError) as refused:
         raise dg.Failure(description=str(refused), metadata={
             "refused": type(refused).__name__, "requested_by": config.requested_by,
         }) from refused
@@ -148,7 +149,7 @@ def rollback(
         audit.flush()
     context.instance.add_run_tags(context.run_id, {"rollback/plan_id": outcome.plan_id})
     context.log.info(outcome.message)
-    metadata: dict[str, object] = {"summary": outcome.message}
+    metadata: dict[str, Any] = {"summary": outcome.message}
     if outcome.plan is not None:
         metadata["plan"] = dg.MetadataValue.md(render_plan(outcome.plan))
         metadata["plan_id"] = outcome.plan.plan_id

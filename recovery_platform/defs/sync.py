@@ -10,6 +10,7 @@ fails a blocking check.
 from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -140,7 +141,7 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
     validation = outcome.validation
     counts = validation.counts
     classification = outcome.sync.classification
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "total": counts.total, "active": counts.active, "deleted": counts.deleted,
         "purged": counts.purged, "version": validation.version,
         "duration_seconds": round(outcome.seconds, 3), "status": outcome.sync.status.value,

@@ -81,9 +81,20 @@ def test_non_local_roots_are_refused(root: str) -> None:
         LeaseStore(root)
 
 
-def test_file_uri_roots_are_local(tmp_path: Path) -> None:
-    store = LeaseStore(f"file://{tmp_path}")
-    store.release(store.acquire(TABLE, "run-a"))
+def test_file_uri_roots_are_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "leases"
+    store = LeaseStore(f"file://{root}")
+    lease = store.acquire(TABLE, "run-a")
+    # the lease is the file under the local folder the URI names, the one a plain path sees
+    assert lease.path == root / f"{TABLE}.lease"
+    assert json.loads(lease.path.read_text())["run_id"] == "run-a"
+    assert LeaseStore(str(root)).holder(TABLE) == "run-a"
+    with pytest.raises(TableLeaseError, match="being written by run run-a"):
+        LeaseStore(str(root)).acquire(TABLE, "run-b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leases"]  # no "file:" folder
+    store.release(lease)
+    assert not lease.path.exists() and LeaseStore(str(root)).holder(TABLE) is None
 
 
 @pytest.mark.parametrize("table", ["../account", "account/x", "", "account; DROP", "a b"])

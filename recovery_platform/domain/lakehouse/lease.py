@@ -133,6 +133,18 @@ class LeaseStore:
         found = self._holder(self._path(table))
         return None if found is None else str(found.get("run_id"))
 
+    def live_holder(self, table: str) -> str | None:
+        """Run id holding the table's lease, unless the lease is abandoned (its run is gone).
+
+        Abandoned means expired, or held by a process of this host that no longer exists: the
+        lease the next writer would reclaim. A lease from another host counts as live until it
+        expires.
+        """
+        found = self._holder(self._path(table))
+        if found is None or _abandoned(found):
+            return None
+        return str(found.get("run_id"))
+
     @contextmanager
     def hold(self, table: str, run_id: str, *, wait_seconds: float = 0.0) -> Iterator[Lease]:
         """Hold the lease for the duration of a block, releasing it in `finally`."""

@@ -2,7 +2,9 @@
 
 Every restore commit carries the plan's operation id, and the plan keeps a per-table intent log,
 so a re-run of the same approved plan after a crash converges: it reads each table's history,
-never restores a table twice, restores the rest, and the audit trail shows both runs.
+never restores a table twice, restores the rest, and the audit trail shows both runs. Only a dead
+run is resumed: the applying run holds its tables' leases until the outcome is recorded, and a
+plan whose applying run still holds one is refused.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from recovery_platform.domain.rollback.record import (
     PlannedTable,
     PlanRefusedError,
     RecordedPlan,
+    check_not_in_progress,
+    load_recorded_plan,
     operation_id,
     restore_commit,
     stale_tables,
@@ -121,31 +125,52 @@ def apply_plan(
     log: Log,
     lease_wait_seconds: float = 0.0,
 ) -> ApplyResult:
-    """Apply an approved, fresh plan while holding every table's lease."""
-    run_id = audit.run_id
+    """Apply an approved, fresh plan while holding every table's lease.
+
+    One run applies a plan: a plan being applied by a live run is refused before anything is
+    touched, and one left `Applying` by a dead run is resumed. The plan is read again once the
+    leases are held (another run may have finished it meanwhile), and the outcome is recorded
+    before they are released, so that no run can take this one for dead while it finishes.
+    """
+    check_not_in_progress(recorded, leases)
     with ExitStack() as stack:
         for table in sorted(recorded.scope):
-            stack.enter_context(leases.hold(table, run_id, wait_seconds=lease_wait_seconds))
-        stale = stale_tables(lakehouse, recorded)
-        if stale:
-            raise PlanRefusedError(
-                f"plan {recorded.plan_id} is stale: {'; '.join(stale)} changed after it was "
-                "made. Nothing was restored; make a new plan and review it."
-            )
-        _set_plan(store, recorded.plan_id, Status="Applying",
-                  AppliedRunIds=",".join([*recorded.applied_run_ids, run_id]),
-                  ApprovedBy=audit.actor.approved_by)
-        pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
-        audit.flush()  # durable before any table is touched: a killed run stays in the trail
-        planned_by_table = {planned.table: (i, planned)
-                            for i, planned in enumerate(recorded.tables, start=1)}
-        outcomes = list(map_tables(
-            lakehouse.engine, list(planned_by_table),
-            lambda table: _restore_one(lakehouse, audit, recorded, *planned_by_table[table], log),
-        ))
-        _set_intents(store, recorded.plan_id, {o.table: _restore_intent(o) for o in outcomes})
-        _restore_retention(lakehouse, store, audit, outcomes)
-        checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
+            stack.enter_context(leases.hold(table, audit.run_id, wait_seconds=lease_wait_seconds))
+        current = load_recorded_plan(store, recorded.plan_id)
+        check_not_in_progress(current, leases)
+        return _apply_held(lakehouse, store, audit, current, target, log)
+
+
+def _apply_held(
+    lakehouse: Lakehouse,
+    store: MetadataStore,
+    audit: AuditTrail,
+    recorded: RecordedPlan,
+    target: Checkpoint,
+    log: Log,
+) -> ApplyResult:
+    """Restore, prove and record the outcome; the caller holds every table's lease."""
+    stale = stale_tables(lakehouse, recorded)
+    if stale:
+        raise PlanRefusedError(
+            f"plan {recorded.plan_id} is stale: {'; '.join(stale)} changed after it was "
+            "made. Nothing was restored; make a new plan and review it."
+        )
+    _set_plan(store, recorded.plan_id, Status="Applying",
+              AppliedRunIds=",".join([*recorded.applied_run_ids, audit.run_id]),
+              ApprovedBy=audit.actor.approved_by)
+    pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
+    audit.flush()  # durable before any table is touched: a killed run stays in the trail
+    planned_by_table = {planned.table: (i, planned)
+                        for i, planned in enumerate(recorded.tables, start=1)}
+    outcomes = list(map_tables(
+        lakehouse.engine, list(planned_by_table),
+        lambda table: _restore_one(lakehouse, audit, recorded, *planned_by_table[table], log),
+    ))
+    _set_intents(store, recorded.plan_id, {o.table: _restore_intent(o) for o in outcomes})
+    _restore_retention(lakehouse, store, audit, outcomes)
+    checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
+    crash_point("rollback.before_outcome_recorded")
     post = _post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
     result = ApplyResult(recorded.plan_id, tuple(checked), pre, post)
     _set_plan(store, recorded.plan_id,

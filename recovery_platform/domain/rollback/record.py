@@ -9,6 +9,7 @@ from typing import Any
 
 from recovery_platform.domain.lakehouse.audit import utc_now
 from recovery_platform.domain.lakehouse.errors import InvalidInputError
+from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -64,6 +65,13 @@ class RecordedPlan:
         """Tables in the plan."""
         return tuple(t.table for t in self.tables)
 
+    @property
+    def applying_run(self) -> str | None:
+        """The run that marked the plan `Applying` (the last one listed), while it is so."""
+        if self.status != "Applying" or not self.applied_run_ids:
+            return None
+        return self.applied_run_ids[-1]
+
 
 def load_recorded_plan(store: MetadataStore, plan_id: str) -> RecordedPlan:
     """Read a plan by id, or refuse naming the field."""
@@ -103,9 +111,7 @@ def check_approval(
     if recorded.status in ("Refused",):
         raise PlanRefusedError(f"plan {recorded.plan_id} was refused at planning time; make a "
                                "new plan once the checkpoint problem is fixed")
-    if recorded.status == "Applied":
-        raise PlanRefusedError(f"plan {recorded.plan_id} was already applied (runs "
-                               f"{', '.join(recorded.applied_run_ids)}); make a new plan")
+    _refuse_applied(recorded)
     if now > recorded.expires_at:
         raise PlanRefusedError(f"plan {recorded.plan_id} expired at "
                                f"{recorded.expires_at:%Y-%m-%d %H:%M} UTC; make a new plan")
@@ -119,6 +125,34 @@ def check_approval(
     if approved_by.strip().lower() == recorded.requested_by.strip().lower():
         raise InvalidInputError("approved_by", f"{approved_by} requested this plan; another "
                                 "admin must approve it")
+
+
+def _refuse_applied(recorded: RecordedPlan) -> None:
+    if recorded.status == "Applied":
+        raise PlanRefusedError(f"plan {recorded.plan_id} was already applied (runs "
+                               f"{', '.join(recorded.applied_run_ids)}); make a new plan")
+
+
+def check_not_in_progress(recorded: RecordedPlan, leases: LeaseStore) -> None:
+    """Refuse a plan already applied, or being applied by a run that is still alive.
+
+    The run applying a plan holds the lease of every table in it from the moment it marks the
+    plan `Applying` until it has recorded the outcome (PostRollback checkpoint and status). So a
+    plan still `Applying` whose run holds none of those leases, or only abandoned ones (expired,
+    or its process gone from this host), was left by a dead run: the caller may resume it.
+    """
+    _refuse_applied(recorded)
+    run = recorded.applying_run
+    if run is None:
+        return
+    held = [table for table in recorded.scope if leases.live_holder(table) == run]
+    if held:
+        raise PlanRefusedError(
+            f"plan {recorded.plan_id} is being applied by run {run}, which is still running (it "
+            f"holds the lease of {', '.join(held)}); a plan is applied by one run at a time. "
+            f"Nothing was changed: wait for run {run} to end (if it was killed, re-run this "
+            "apply to resume it)."
+        )
 
 
 def ours(commit: CommitInfo, plan_id: str, table: str) -> bool:

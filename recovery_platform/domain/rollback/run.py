@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 from recovery_platform.domain.checkpoints.history import load_checkpoint
 from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail
-from recovery_platform.domain.lakehouse.errors import CheckpointSelectionError, InvalidInputError
+from recovery_platform.domain.lakehouse.errors import (
+    CheckpointSelectionError,
+    InvalidInputError,
+    TableLeaseError,
+)
 from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -77,8 +81,9 @@ def run_rollback(
                                f"Plan {plan.plan_id} recorded; nothing was changed because "
                                f"{why}. {apply_instructions(plan)}")
     recorded = load_recorded_plan(store, plan.plan_id)
-    result = apply_plan(lakehouse, store, leases, audit, recorded, selected.checkpoint, log=log,
-                        lease_wait_seconds=lease_wait_seconds)
+    with refusals_audited(audit, stage="apply", plan_id=plan.plan_id):
+        result = apply_plan(lakehouse, store, leases, audit, recorded, selected.checkpoint,
+                            log=log, lease_wait_seconds=lease_wait_seconds)
     return RollbackOutcome(plan, recorded, result, _summary(result))
 
 
@@ -116,12 +121,13 @@ def _apply_approved(
         except Exception as exc:
             step.status, step.error = AuditStatus.Failed, str(exc)
             raise
-    result = apply_plan(lakehouse, store, leases, audit, recorded, target, log=log,
-                        lease_wait_seconds=lease_wait_seconds)
+    with refusals_audited(audit, stage="apply", plan_id=recorded.plan_id):
+        result = apply_plan(lakehouse, store, leases, audit, recorded, target, log=log,
+                            lease_wait_seconds=lease_wait_seconds)
     return RollbackOutcome(None, recorded, result, _summary(result))
 
 
-REFUSALS = (InvalidInputError, CheckpointSelectionError, PlanRefusedError)
+REFUSALS = (InvalidInputError, CheckpointSelectionError, PlanRefusedError, TableLeaseError)
 """Errors that refuse a request before anything changed: each is audited once."""
 
 

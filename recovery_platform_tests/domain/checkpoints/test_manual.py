@@ -17,7 +17,11 @@ from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
-from recovery_platform_tests.domain.extracts import land_small_crm, metadata_versions
+from recovery_platform_tests.domain.extracts import (
+    delta_log_snapshot,
+    land_small_crm,
+    metadata_versions,
+)
 from recovery_platform_tests.domain.site import Site, make_site
 from recovery_platform_tests.domain.sync_runs import sync_run
 
@@ -40,6 +44,22 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Site:
     land_small_crm(site.landing, D1)
     sync_run(site.lakehouse, site.store, site.leases, site.landing, D1)
     return site
+
+
+def everything(lakehouse: Lakehouse) -> dict[str, object]:
+    """Every metadata table's version, and every bronze table's version and `_delta_log` bytes.
+
+    Equal before and after means nothing was written: no commit, no checkpoint file, no
+    retention property change, no half-written log entry.
+    """
+    return {
+        "metadata": metadata_versions(lakehouse),
+        "bronze": {
+            table: (lakehouse.engine.state(lakehouse.bronze_uri(table)).version,
+                    delta_log_snapshot(lakehouse, table))
+            for table in lakehouse.config.table_names
+        },
+    }
 
 
 def manual(lakehouse: Lakehouse, store: MetadataStore, **options: Any) -> Checkpoint:
@@ -108,10 +128,10 @@ def test_bad_inputs_are_refused_naming_the_field_and_change_nothing(
     shared: Site, options: dict[str, object], field: str
 ) -> None:
     synced, store = shared.lakehouse, shared.store
-    before = metadata_versions(synced)
+    before = everything(synced)
     with pytest.raises(InvalidInputError) as refused:
         manual(synced, store, **options)
     assert str(refused.value).startswith(f"field '{field}': ")
     if field == "tables":
         assert "allowed: account, contact, donation, activitypointer" in str(refused.value)
-    assert metadata_versions(synced) == before
+    assert everything(synced) == before

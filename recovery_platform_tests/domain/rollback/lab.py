@@ -114,7 +114,7 @@ class Lab:
                 {"table": t, "reason": "test bad sync", "approved_by": "bob"} for t in overrides
             ],
         }
-        return defs.get_job_def("daily_sync_job").execute_in_process(
+        return defs.resolve_job_def("daily_sync_job").execute_in_process(
             run_config={"ops": {"daily_sync": {"config": config}}},
             resources={
                 "lakehouse": self.resource,

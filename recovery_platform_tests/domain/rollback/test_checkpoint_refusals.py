@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 
+import dagster as dg
 import pytest
+from dagster._config.errors import DagsterEvaluationErrorReason, RuntimeMismatchErrorData
 from deltalake import DeltaTable, TableFeatures
 
 from recovery_platform.domain.checkpoints.manual import create_manual_checkpoint
@@ -73,6 +76,12 @@ def test_bad_fields_fail_at_once_naming_the_field(
     run = lab.rollback(**config)
     assert not run.success
     assert expected in run.error
+    assert run.failure_description is not None
+    assert run.failure_description.startswith(expected)
+    audit = lab.audit(PipelineRunId=run.run_id)
+    assert [(a["OperationType"], a["Status"], a["ErrorMessage"]) for a in audit] == [
+        ("RollbackValidation", "Failed", run.failure_description)
+    ]
     _unchanged(lab, before)
     assert lab.store.rows(MetadataTable.RollbackPlans) == []
 
@@ -90,9 +99,24 @@ def test_wrong_checkpoint_type_is_refused_naming_the_allowed_types(lab: Lab) -> 
             lab.house.config, checkpoint_name="x", checkpoint_type="Daily", requested_by="alice"
         )
     assert raised.value.field == "checkpoint_type"
-    assert "allowed: DailyBatch, PrePurge, Manual, PreRollback, PostRollback" in str(raised.value)
-    with pytest.raises(Exception, match="checkpoint_type"):
+    assert str(raised.value) == (
+        "field 'checkpoint_type': 'Daily' is not a rollback target type; allowed: DailyBatch, "
+        "PrePurge, Manual, PreRollback, PostRollback. Nothing was changed."
+    )
+    # from the launchpad, Dagster refuses the value itself: checkpoint_type is an enum field
+    before = _logs(lab)
+    with pytest.raises(dg.DagsterInvalidConfigError) as invalid:
         lab.rollback(checkpoint_name="x", checkpoint_type="Daily")
+    (error,) = invalid.value.errors
+    assert error.reason is DagsterEvaluationErrorReason.RUNTIME_TYPE_MISMATCH
+    path = [entry.field_name for entry in error.stack.entries]
+    assert path == ["ops", "rollback", "config", "checkpoint_type"]
+    assert isinstance(error.error_data, RuntimeMismatchErrorData)
+    assert error.error_data.value_rep == "'Daily'"
+    allowed = [v.value for v in error.error_data.config_type_snap.enum_values or ()]
+    assert allowed == ["DailyBatch", "PrePurge", "Manual", "PreRollback", "PostRollback"]
+    _unchanged(lab, before)
+    assert lab.store.rows(MetadataTable.RollbackPlans) == []
 
 
 def test_a_name_of_another_type_is_not_found(lab: Lab) -> None:
@@ -102,29 +126,27 @@ def test_a_name_of_another_type_is_not_found(lab: Lab) -> None:
 
 
 def test_ambiguous_name_lists_every_candidate_id(lab: Lab) -> None:
+    """Names are unique now, but a lakehouse written by an earlier release may hold duplicates."""
     audit = AuditTrail(lab.store, "manual-run", Actor(requested_by="alice"))
-    first, second = (
-        create_manual_checkpoint(
-            lab.house,
-            lab.store,
-            audit,
-            name="before_upgrade",
-            tables=None,
-            reason="upgrade",
-            requested_by="alice",
-        )
-        for _ in range(2)
-    )
+    first = create_manual_checkpoint(lab.house, lab.store, audit, name="before_upgrade",
+                                     tables=None, reason="upgrade", requested_by="alice")
     audit.flush()
+    second = str(uuid.uuid4())  # the same name recorded twice, as earlier releases allowed
+    (parent,) = lab.store.rows(MetadataTable.CheckpointHistory,
+                               equals={"CheckpointId": first.checkpoint_id})
+    pins = lab.store.rows(MetadataTable.CheckpointTables,
+                          equals={"CheckpointId": first.checkpoint_id})
+    lab.store.append(MetadataTable.CheckpointTables, [{**r, "CheckpointId": second} for r in pins])
+    lab.store.append(MetadataTable.CheckpointHistory, [{**parent, "CheckpointId": second}])
     before = _logs(lab)
     run = lab.rollback(checkpoint_name="before_upgrade", checkpoint_type="Manual")
     assert not run.success
     assert "field 'checkpoint_name': 2 checkpoints are named 'before_upgrade' of type Manual" in (
         run.error
     )
-    assert first.checkpoint_id in run.error and second.checkpoint_id in run.error
+    assert first.checkpoint_id in run.error and second in run.error
     _unchanged(lab, before)
-    by_id = lab.rollback(checkpoint_id=second.checkpoint_id, checkpoint_type="Manual")
+    by_id = lab.rollback(checkpoint_id=second, checkpoint_type="Manual")
     assert by_id.success, by_id.error
 
 

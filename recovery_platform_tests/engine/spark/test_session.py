@@ -6,11 +6,11 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+import delta
 import pyspark
 import pytest
 
 from recovery_platform.engine.spark import SparkEngine
-from recovery_platform.engine.spark import session as spark_session
 from recovery_platform.engine.spark.session import (
     DELTA_JAR_VERSION_ENV,
     delta_jar_version,
@@ -31,12 +31,34 @@ def test_coordinates_follow_the_installed_pyspark_and_delta_spark(
     assert version == metadata.version("delta-spark")
 
 
+def _release_of_the_delta_python_api() -> str:
+    """The version of the installed distribution that provides the `delta` package we import.
+
+    Read from its `.dist-info` folder on disk (the one whose RECORD lists `delta/__init__.py`),
+    not through `importlib.metadata`, which the code under test uses.
+    """
+    site = Path(delta.__file__).resolve().parents[1]
+    owners = [
+        info for info in site.glob("*.dist-info")
+        if (info / "RECORD").is_file()
+        and any(line.startswith("delta/__init__.py,")
+                for line in (info / "RECORD").read_text().splitlines())
+    ]
+    assert len(owners) == 1, owners
+    lines = (owners[0] / "METADATA").read_text().splitlines()
+    return next(line.removeprefix("Version: ") for line in lines if line.startswith("Version: "))
+
+
 def test_the_jar_version_follows_the_installed_python_package(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Without an override, the jar is the release of the `delta` Python API in this venv."""
     monkeypatch.delenv(DELTA_JAR_VERSION_ENV, raising=False)
-    monkeypatch.setattr(spark_session.metadata, "version", lambda _: "4.5.0")
-    assert delta_jar_version() == "4.5.0"
+    installed = _release_of_the_delta_python_api()
+    assert delta_jar_version() == installed
+    assert delta_maven_coordinates().endswith(f":{installed}")
+    monkeypatch.setenv(DELTA_JAR_VERSION_ENV, "")  # set but empty is no override
+    assert delta_jar_version() == installed
 
 
 def test_the_session_asks_for_the_jar_of_the_pinned_releases(
