@@ -15,8 +15,8 @@ from recovery_platform.defs.keys import WRITERS_POOL, bronze_key
 from recovery_platform.defs.resources import LakehouseResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
 from recovery_platform.domain.lakehouse.errors import MetadataSchemaError
-from recovery_platform.domain.rollback.apply import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback.impact import RiskThresholds
+from recovery_platform.domain.rollback.outcome import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback.report import render_plan
 from recovery_platform.domain.rollback.request import validate_request
 from recovery_platform.domain.rollback.run import REFUSALS, refusals_audited, run_rollback

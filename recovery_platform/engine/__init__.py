@@ -2,6 +2,7 @@
 
 from recovery_platform.engine.errors import (
     ConcurrentCommitError,
+    DuplicateKeysError,
     EngineError,
     KeptFilesError,
     TableNotFoundError,
@@ -11,8 +12,11 @@ from recovery_platform.engine.errors import (
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     COMMIT_METADATA_PREFIX,
+    DUPLICATE_SAMPLE_SIZE,
+    NO_DUPLICATES,
     WHOLE_ROWS,
     CommitInfo,
+    DuplicateKeys,
     EngineCapabilities,
     KeyDiff,
     OptimizeResult,
@@ -29,9 +33,13 @@ from recovery_platform.engine.values import (
 
 __all__ = [
     "COMMIT_METADATA_PREFIX",
+    "DUPLICATE_SAMPLE_SIZE",
+    "NO_DUPLICATES",
     "WHOLE_ROWS",
     "CommitInfo",
     "ConcurrentCommitError",
+    "DuplicateKeys",
+    "DuplicateKeysError",
     "EngineCapabilities",
     "EngineError",
     "KeptFilesError",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from recovery_platform.engine.values import DuplicateKeys
+
 
 class EngineError(Exception):
     """Base of every error raised through the engine seam."""
@@ -36,3 +38,24 @@ class KeptFilesError(EngineError, NotImplementedError):
 
 class VersionNotAvailableError(EngineError):
     """The requested version's log or data files are gone (log cleanup or vacuum)."""
+
+
+class DuplicateKeysError(EngineError):
+    """A table version holds a key in more than one row, so no key-level answer is given.
+
+    A key diff, a source diff or an impact measure nets changes per key: with a key held by
+    several rows it cannot tell which of them appear, disappear or change, and would
+    under-report. It refuses instead, naming the table, the version and some of the keys.
+    """
+
+    def __init__(self, uri: str, version: int, key: str, duplicates: DuplicateKeys) -> None:
+        super().__init__(
+            f"table {uri} holds duplicate primary keys at version {version}: "
+            f"{duplicates.repeated_keys} values of {key} are each held by more than one row "
+            f"({duplicates.extra_rows} extra rows), e.g. {', '.join(duplicates.sample_keys)}. "
+            f"Key-level figures of such a version would be wrong, so none were computed and "
+            f"nothing was written"
+        )
+        self.uri = uri
+        self.version = version
+        self.duplicates = duplicates

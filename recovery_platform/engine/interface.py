@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from recovery_platform.engine.values import (
     CommitInfo,
+    DuplicateKeys,
     EngineCapabilities,
     KeyDiff,
     OptimizeResult,
@@ -158,6 +159,16 @@ class StorageEngine(ABC):
         return self.row_counts(uri, shape, at), self.fingerprint(uri, shape, at)
 
     @abstractmethod
+    def duplicate_keys(
+        self, uri: str, shape: TableShape, version: int | None = None, *, sample_size: int = 10
+    ) -> DuplicateKeys:
+        """Keys of `shape` held by more than one row at a version (null keys never are).
+
+        Counted where the data is; only the counts and `sample_size` keys come back. A shape
+        without a key, or a table without that column, has none.
+        """
+
+    @abstractmethod
     def key_diff(
         self,
         uri: str,
@@ -167,7 +178,14 @@ class StorageEngine(ABC):
         *,
         sample_size: int = 10,
     ) -> KeyDiff:
-        """Key-level, netted difference between two versions (either order)."""
+        """Key-level, netted difference between two versions (either order).
+
+        Raises:
+            DuplicateKeysError: netting per key would miscount because a key is held by more
+                than one row: at either version, for an engine comparing the two versions; at
+                any version of the range for a key that changed, for one netting the change
+                data feed (an unchanged key is reported exactly however many rows hold it).
+        """
 
     @abstractmethod
     def source_diff(
@@ -178,7 +196,14 @@ class StorageEngine(ABC):
         *,
         compare_columns: Sequence[str],
     ) -> SourceDiff:
-        """Compare a full extract (Parquet at `source_uri`) with the table's current rows."""
+        """Compare a full extract (Parquet at `source_uri`) with the table's current rows.
+
+        Keys the extract repeats are reported in `SourceDiff.duplicates`, and then nothing is
+        compared.
+
+        Raises:
+            DuplicateKeysError: the table's current version holds a key in more than one row.
+        """
 
     @abstractmethod
     def orphan_count(

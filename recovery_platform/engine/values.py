@@ -32,6 +32,9 @@ NO_DATA_CHANGE_OPERATIONS = frozenset(
 )
 """Delta operations that never change a table's rows, whichever engine wrote them."""
 
+DUPLICATE_SAMPLE_SIZE = 10
+"""Repeated keys an answer names as examples, where the caller cannot choose how many."""
+
 
 @dataclass(frozen=True)
 class TableShape:
@@ -123,6 +126,28 @@ class KeyDiff:
 
 
 @dataclass(frozen=True)
+class DuplicateKeys:
+    """Non-null keys that more than one row holds; a null key is never a duplicate.
+
+    `extra_rows` counts the rows beyond the first of each repeated key (a key held by three
+    rows counts two), so the keys are unique exactly when it is 0; `repeated_keys` counts the
+    keys themselves; `sample_keys` are the smallest of them, as text.
+    """
+
+    extra_rows: int
+    repeated_keys: int
+    sample_keys: tuple[str, ...]
+
+    @property
+    def found(self) -> bool:
+        """Some key is held by more than one row."""
+        return self.extra_rows > 0
+
+
+NO_DUPLICATES = DuplicateKeys(extra_rows=0, repeated_keys=0, sample_keys=())
+
+
+@dataclass(frozen=True)
 class SourceDiff:
     """The rows a sync must touch, computed where the data is.
 
@@ -130,12 +155,17 @@ class SourceDiff:
     of the compared columns), with three extra columns: `_target_present`, `_target_deleted`,
     `_target_purged`. `missing_active` holds the table's current active rows whose key is absent
     from the source, with all their columns. `unchanged` counts source rows equal to the table.
+
+    `duplicates` are keys the source holds in more than one row. Such an extract cannot be
+    synced (which of its rows is the record?), so it is not compared at all: `changed` and
+    `missing_active` are then empty and `unchanged` is 0.
     """
 
     changed: pa.Table
     missing_active: pa.Table
     unchanged: int
     source_rows: int
+    duplicates: DuplicateKeys = NO_DUPLICATES
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 
 from recovery_platform.domain.checkpoints.history import (
     Checkpoint,
-    PinnedTable,
     load_checkpoint,
-    pin_table,
     pin_tables,
     record_checkpoint,
     recorded_pins,
@@ -39,11 +36,11 @@ from recovery_platform.domain.lakehouse.vocabulary import (
     CheckpointType,
     OperationType,
 )
+from recovery_platform.domain.rollback.outcome import ApplyResult, TableRestoreOutcome
 from recovery_platform.domain.rollback.proof import (
     RestoredTableCheck,
     check_restored_table,
     record_post_rollback,
-    snapshot_rows,
 )
 from recovery_platform.domain.rollback.record import (
     OPERATION_ID_KEY,
@@ -56,42 +53,10 @@ from recovery_platform.domain.rollback.record import (
     restore_commit,
     stale_tables,
 )
+from recovery_platform.domain.rollback.restore_points import post_rollback_checkpoint
 from recovery_platform.engine import COMMIT_METADATA_PREFIX, ConcurrentCommitError
 
 Log = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class TableRestoreOutcome:
-    """How one table's restore ended."""
-
-    table: str
-    status: str
-    version_before: int
-    version_after: int | None
-    error: str | None = None
-    check: RestoredTableCheck | None = None
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """The result of applying a plan."""
-
-    plan_id: str
-    outcomes: tuple[TableRestoreOutcome, ...]
-    pre_rollback: Checkpoint
-    post_rollback: Checkpoint | None
-
-    @property
-    def succeeded(self) -> bool:
-        """Every table restored (or already equal) and proven."""
-        return all(o.check is not None and o.check.passed for o in self.outcomes)
-
-    @property
-    def failed_tables(self) -> tuple[str, ...]:
-        """Tables that failed to restore or to validate."""
-        return tuple(o.table for o in self.outcomes
-                     if o.check is None or not o.check.passed)
 
 
 def _set_plan(store: MetadataStore, plan_id: str, **values: object) -> None:
@@ -161,6 +126,7 @@ def _apply_held(
               ApprovedBy=audit.actor.approved_by)
     pre = _pre_rollback_checkpoint(lakehouse, store, audit, recorded)
     audit.flush()  # durable before any table is touched: a killed run stays in the trail
+    crash_point("rollback.after_pre_rollback_checkpoint")
     planned_by_table = {planned.table: (i, planned)
                         for i, planned in enumerate(recorded.tables, start=1)}
     outcomes = list(map_tables(
@@ -171,7 +137,7 @@ def _apply_held(
     _restore_retention(lakehouse, store, audit, outcomes)
     checked = _post_validate(lakehouse, store, audit, recorded, target, pre, outcomes)
     crash_point("rollback.before_outcome_recorded")
-    post = _post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
+    post = post_rollback_checkpoint(lakehouse, store, audit, recorded, target, pre, checked)
     result = ApplyResult(recorded.plan_id, tuple(checked), pre, post)
     _set_plan(store, recorded.plan_id,
               Status="Applied" if result.succeeded else "PartiallyApplied",
@@ -354,61 +320,3 @@ def _post_validate(
     record_post_rollback(store, [o.check for o in checked if o.check], run_id=audit.run_id,
                          plan_id=recorded.plan_id)
     return checked
-
-
-def _after_pins(
-    lakehouse: Lakehouse, target: Checkpoint, checked: Sequence[TableRestoreOutcome]
-) -> list[PinnedTable]:
-    """Pins of the restored tables; one whose proof could not read it has none to give.
-
-    A table its proof found on the target's data files has the target's content: its pin
-    takes the recounted counts and the target's fingerprint instead of reading it again.
-    """
-    def pin(outcome: TableRestoreOutcome) -> PinnedTable | None:
-        try:
-            check = outcome.check
-            if check is not None and check.passed and check.same_files:
-                return pin_table(lakehouse, outcome.table, version=check.version,
-                                 fingerprint=target.pin(outcome.table).fingerprint)
-            return pin_table(lakehouse, outcome.table)
-        except Exception:  # already reported failed by its proof; the others are still pinned
-            if outcome.check is not None and outcome.check.passed:
-                raise
-            return None
-
-    by_table = {o.table: o for o in checked if o.check is not None}
-    pinned = map_tables(lakehouse.engine, list(by_table), lambda table: pin(by_table[table]))
-    return [p for p in pinned if p is not None]
-
-
-def _post_rollback_checkpoint(
-    lakehouse: Lakehouse,
-    store: MetadataStore,
-    audit: AuditTrail,
-    recorded: RecordedPlan,
-    target: Checkpoint,
-    pre: Checkpoint,
-    checked: Sequence[TableRestoreOutcome],
-) -> Checkpoint | None:
-    """Pin the result after a fully successful rollback; snapshot before/after states."""
-    after_pins = _after_pins(lakehouse, target, checked)
-    store.append(MetadataTable.RollbackStateSnapshots, [
-        *snapshot_rows([pre.pin(t) for t in recorded.scope], phase="Before", run_id=audit.run_id,
-                       plan_id=recorded.plan_id),
-        *snapshot_rows(after_pins, phase="After", run_id=audit.run_id, plan_id=recorded.plan_id),
-    ])
-    if not all(o.check is not None and o.check.passed for o in checked):
-        return None
-    with audit.step(OperationType.PostRollbackCheckpoint) as step:
-        checkpoint = record_checkpoint(
-            lakehouse, store, audit, checkpoint_type=CheckpointType.PostRollback,
-            name=f"post_rollback_{recorded.plan_id[:8]}", pins=after_pins, validated=True,
-            notes=(f"after rollback to {target.name} (checkpoint {target.checkpoint_id}); "
-                   f"plan {recorded.plan_id}; undo with PreRollback checkpoint {pre.name} "
-                   f"({pre.checkpoint_id})"),
-            requested_by=audit.actor.requested_by,
-        )
-        step.checkpoint_id = checkpoint.checkpoint_id
-        step.details = {"plan_id": recorded.plan_id, "original": target.checkpoint_id,
-                        "pre_rollback": pre.checkpoint_id}
-    return checkpoint

@@ -37,11 +37,13 @@ from recovery_platform.domain.rollback.impact import (
 from recovery_platform.domain.rollback.recommendation import recommend
 from recovery_platform.domain.rollback.report import plan_json, render_plan
 from recovery_platform.domain.rollback.request import RollbackRequest, SelectedCheckpoint
-from recovery_platform.engine import (
-    EngineError,
-)
+from recovery_platform.engine import DuplicateKeysError, EngineError
 
 DEFAULT_PLAN_TTL = timedelta(hours=24)
+DUPLICATE_KEYS_ACTION = (
+    "per-key impact cannot be measured on a version holding duplicate keys: remove the extra "
+    "rows of the current version (or choose a checkpoint whose version has none), then plan again"
+)
 
 
 def validate_checkpoint(
@@ -164,26 +166,31 @@ def make_plan(
                         recommendation=recommend(lakehouse, store, checkpoint, scope))
         record_plan(store, plan, status="Refused", run_id=audit.run_id)
         return plan
-    with audit.step(OperationType.RollbackImpactAnalysis) as step:
-        step.checkpoint_id = checkpoint.checkpoint_id
-        known = recorded_pins(store, scope)
-        impacts = tuple(map_tables(
-            lakehouse.engine, scope,
-            lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known),
-        ))
-        warnings = dependency_warnings(lakehouse, impacts)
-        plan = replace(base, tables=impacts, warnings=warnings)
-        step.details = {
-            "plan_id": plan.plan_id,
-            "tables": {i.table: {"from": i.current_version, "to": i.target_version,
-                                 "added": i.diff.added, "removed": i.diff.removed,
-                                 "changed": i.diff.changed, "risk": i.risk} for i in impacts},
-            "warnings": [w.message for w in warnings],
-            "estimated_seconds": plan.estimated_seconds,
-        }
-        step.counts = {"read": sum(i.rows_changed for i in impacts)}
-        if warnings:
-            step.status = AuditStatus.Warning
+    try:
+        with audit.step(OperationType.RollbackImpactAnalysis) as step:
+            step.checkpoint_id = checkpoint.checkpoint_id
+            known = recorded_pins(store, scope)
+            impacts = tuple(map_tables(
+                lakehouse.engine, scope,
+                lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known),
+            ))
+            warnings = dependency_warnings(lakehouse, impacts)
+            plan = replace(base, tables=impacts, warnings=warnings)
+            step.details = {
+                "plan_id": plan.plan_id,
+                "tables": {i.table: {"from": i.current_version, "to": i.target_version,
+                                     "added": i.diff.added, "removed": i.diff.removed,
+                                     "changed": i.diff.changed, "risk": i.risk} for i in impacts},
+                "warnings": [w.message for w in warnings],
+                "estimated_seconds": plan.estimated_seconds,
+            }
+            step.counts = {"read": sum(i.rows_changed for i in impacts)}
+            if warnings:
+                step.status = AuditStatus.Warning
+    except DuplicateKeysError as duplicates:  # the impact step audited it as Failed
+        plan = replace(base, refusals=(str(duplicates),), recommendation=DUPLICATE_KEYS_ACTION)
+        record_plan(store, plan, status="Refused", run_id=audit.run_id)
+        return plan
     record_plan(store, plan, status="Planned", run_id=audit.run_id)
     return plan
 

@@ -17,8 +17,9 @@ from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
-from recovery_platform.domain.rollback.apply import ApplyResult, Log, apply_plan
+from recovery_platform.domain.rollback.apply import Log, apply_plan
 from recovery_platform.domain.rollback.impact import RiskThresholds, RollbackPlan
+from recovery_platform.domain.rollback.outcome import ApplyResult
 from recovery_platform.domain.rollback.plan import make_plan, validate_checkpoint
 from recovery_platform.domain.rollback.record import (
     PlanRefusedError,

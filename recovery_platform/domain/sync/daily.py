@@ -1,8 +1,8 @@
 """The daily sync run: every table synced, validated and checkpointed, then one batch checkpoint.
 
-One table's failure or hold never stops the others. The DailyBatch checkpoint is always recorded,
-validated only if every table synced and validated, so that a failed night still leaves a trace
-and the last good batch stays the default rollback target.
+One table's failure, hold or refusal never stops the others. The DailyBatch checkpoint is always
+recorded, validated only if every table synced and validated, so that a failed night still leaves
+a trace and the last good batch stays the default rollback target.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from recovery_platform.domain.checkpoints.history import (
     PinKey,
     PinnedTable,
     StagedCheckpoint,
-    batch_checkpoint_name,
-    daily_checkpoint_name,
     pin_table,
     recorded_pins,
     stage_checkpoint,
-    with_retries,
     write_checkpoints,
 )
+from recovery_platform.domain.checkpoints.names import batch_checkpoint_name, daily_checkpoint_name
 from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
+from recovery_platform.domain.lakehouse.fault_injection import crash_point
 from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -36,6 +35,7 @@ from recovery_platform.domain.lakehouse.pipeline_config import (
     purge_states,
     record_sync_progress,
 )
+from recovery_platform.domain.lakehouse.retries import with_retries
 from recovery_platform.domain.lakehouse.vocabulary import (
     AlertSeverity,
     AuditStatus,
@@ -43,6 +43,7 @@ from recovery_platform.domain.lakehouse.vocabulary import (
     OperationType,
 )
 from recovery_platform.domain.sync.table import (
+    NOT_WRITTEN,
     SyncOverride,
     SyncStatus,
     TableSyncResult,
@@ -171,7 +172,7 @@ def _sync_one(
                 purge=purge, run_id=run.run_id, override=override, known=known,
             )
             _audit_sync(audit, result)
-            if result.status is SyncStatus.Held:
+            if result.status in NOT_WRITTEN:
                 untouched = pin_table(lakehouse, table)
                 return TableOutcome(table, result, None, untouched, None, result.message,
                                     time.perf_counter() - started), None
@@ -208,6 +209,7 @@ def _checkpoint_table(
         return replace(pinned, validated=False), None, problem
     try:
         pinned = with_retries(lambda: pin_table(lakehouse, table, version=validation.version))
+        crash_point("sync.daily_checkpoint")
         staged = with_retries(lambda: stage_checkpoint(
             lakehouse, audit, checkpoint_type=CheckpointType.Daily,
             name=daily_checkpoint_name(run.sync_date), pins=[pinned], validated=True,
@@ -238,7 +240,7 @@ def _stage_batch(
     reasons += [f"{t}: not synced in this run" for t in run.lakehouse.config.table_names
                 if t not in in_run]
     validated = not reasons and len(pins) == len(outcomes)
-    held = [o.table for o in outcomes if o.sync.status is SyncStatus.Held]
+    held = [o.table for o in outcomes if o.sync.status in NOT_WRITTEN]
     staged = stage_checkpoint(
         run.lakehouse, audit, checkpoint_type=CheckpointType.DailyBatch,
         name=batch_checkpoint_name(finished, run.run_id), pins=pins, validated=validated,
@@ -255,6 +257,10 @@ def _stage_batch(
 
 def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
     counts = result.classification
+    found = result.duplicates
+    duplicates = {} if found is None else {
+        "status": result.status.value, "duplicate_rows": found.extra_rows,
+        "duplicate_keys": found.repeated_keys, "sample_keys": list(found.sample_keys)}
     if result.override is not None:
         with audit.step(OperationType.SyncOverride, result.table) as step:
             step.approved_by = result.override.approved_by
@@ -265,7 +271,7 @@ def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
         OperationType.TableSync)
     with audit.step(operation, result.table) as step:
         step.delta_version = result.version_after
-        if result.status is SyncStatus.Held:
+        if result.status in NOT_WRITTEN:
             step.status, step.error = AuditStatus.Held, result.message
         if counts is not None:
             step.counts = {"read": counts.source_rows, "inserted": counts.inserted,
@@ -274,8 +280,13 @@ def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
             step.details = {"status": result.status.value, "active_before": counts.active_before,
                             "deleted_share": round(counts.deleted_share, 6),
                             "purge_consumed": result.purge_consumed}
+        if duplicates:
+            step.details = duplicates
     if result.status is SyncStatus.Held:
         audit.alert(AlertSeverity.Critical, "SyncHeld", result.message, table=result.table)
+    elif result.status is SyncStatus.Refused:
+        audit.alert(AlertSeverity.Critical, "SyncRefused", result.message, table=result.table,
+                    details=duplicates)
 
 
 def _audit_validation(audit: AuditTrail, validation: TableValidation) -> None:

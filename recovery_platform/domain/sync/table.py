@@ -2,7 +2,8 @@
 
 The engine computes the difference between the extract and the table where the data is; only
 changed keys are merged, so a daily commit rewrites only files holding changed rows and storage
-does not grow with retention x table size.
+does not grow with retention x table size. An extract (or a table) holding a key in more than
+one row is refused before anything is written: no override releases it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recovery_platform.domain.checkpoints.history import PinKey, PinnedTable, counts_at
+from recovery_platform.domain.lakehouse.fault_injection import crash_point
 from recovery_platform.domain.lakehouse.location import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform.domain.lakehouse.pipeline_config import PurgeState
 from recovery_platform.domain.lakehouse.table_config import (
@@ -24,16 +26,30 @@ from recovery_platform.domain.lakehouse.table_config import (
     PURGED_COLUMN,
     TableSpec,
 )
-from recovery_platform.engine import COMMIT_METADATA_PREFIX, SourceDiff
+from recovery_platform.engine import (
+    COMMIT_METADATA_PREFIX,
+    DuplicateKeys,
+    DuplicateKeysError,
+    SourceDiff,
+)
 
 
 class SyncStatus(StrEnum):
-    """How one table's sync ended."""
+    """How one table's sync ended.
+
+    `Held` (mass-deletion guard) and `Refused` (duplicate keys) wrote nothing; an override
+    releases a held table, never a refused one.
+    """
 
     Synced = "Synced"
     Unchanged = "Unchanged"
     Held = "Held"
+    Refused = "Refused"
     Failed = "Failed"
+
+
+NOT_WRITTEN = frozenset({SyncStatus.Held, SyncStatus.Refused})
+"""Statuses of a sync that stopped before writing: the table is exactly as it was."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,8 @@ class TableSyncResult:
     purge_consumed: bool = False
     message: str = ""
     override: SyncOverride | None = None
+    duplicates: DuplicateKeys | None = None
+    """Keys held by more than one row, in the extract or the table, when the sync was refused."""
 
     @property
     def wrote_purge(self) -> bool:
@@ -200,7 +218,14 @@ def sync_table(
     before = state.version
     counts_before = counts_at(lakehouse, table, state, known)
     active_before = counts_before.active
-    diff = engine.source_diff(uri, extract_uri, spec.shape, compare_columns=spec.data_columns)
+    try:
+        diff = engine.source_diff(uri, extract_uri, spec.shape, compare_columns=spec.data_columns)
+    except DuplicateKeysError as exc:
+        return _refused(table, before, exc.duplicates, (
+            f"sync of {table} refused: {exc}. Remove the extra rows (the table's history shows "
+            f"who wrote them); the next run syncs the table again."))
+    if diff.duplicates.found:
+        return _refused(table, before, diff.duplicates, _duplicate_extract(spec, diff))
     counts, purged_mask = classify(diff, spec, purge, sync_date, active_before)
     purge_consumed = purge.applies_on(sync_date)
     if (
@@ -234,6 +259,25 @@ def sync_table(
         after = engine.merge_upsert(
             uri, rows, key=spec.primary_key, commit_metadata=commit_metadata
         )
+    crash_point("sync.after_merge_commit")
     return TableSyncResult(
         table, SyncStatus.Synced, counts, before, after, purge_consumed, override=override
+    )
+
+
+def _refused(
+    table: str, version: int, duplicates: DuplicateKeys, message: str
+) -> TableSyncResult:
+    return TableSyncResult(table, SyncStatus.Refused, None, version, version, message=message,
+                           duplicates=duplicates)
+
+
+def _duplicate_extract(spec: TableSpec, diff: SourceDiff) -> str:
+    found = diff.duplicates
+    return (
+        f"sync of {spec.name} refused: the extract holds {found.repeated_keys} values of "
+        f"{spec.primary_key} in more than one row ({found.extra_rows} extra rows of "
+        f"{diff.source_rows}), e.g. {', '.join(found.sample_keys)}. A key must appear once: "
+        f"which of its rows is the record cannot be known. Nothing was written. Fix the "
+        f"extract at the source; the next run syncs the table again (no override releases it)."
     )

@@ -19,7 +19,7 @@ from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.table_config import DELETED_COLUMN, PURGED_COLUMN
 from recovery_platform.domain.lakehouse.vocabulary import RelationSeverity
-from recovery_platform.engine import RowCounts
+from recovery_platform.engine import DuplicateKeys, RowCounts
 
 SAMPLE_SIZE = 10
 
@@ -29,6 +29,7 @@ class Invariant(StrEnum):
 
     tracking_counts_consistent = "tracking_counts_consistent"
     no_null_primary_keys = "no_null_primary_keys"
+    unique_primary_key = "unique_primary_key"
     schema_as_declared = "schema_as_declared"
     tracking_columns_consistent = "tracking_columns_consistent"
     referential_integrity = "referential_integrity"
@@ -89,6 +90,22 @@ def _counts_result(
         violations=abs(counts.total - buckets), sample_keys=both_keys,
         details={"total": counts.total, "active": counts.active,
                  "deleted": counts.deleted, "purged": counts.purged},
+    )
+
+
+def _unique_keys_result(table: str, duplicates: DuplicateKeys) -> InvariantResult:
+    """Every non-null key in one row; `violations` counts the extra rows (a key in 3 rows: 2).
+
+    Null keys are `no_null_primary_keys`' concern and never count as duplicates.
+    """
+    return InvariantResult(
+        table, Invariant.unique_primary_key, not duplicates.found,
+        expected="each non-null key in exactly one row",
+        actual=(f"{duplicates.repeated_keys} keys held by more than one row "
+                f"({duplicates.extra_rows} extra rows)"),
+        violations=duplicates.extra_rows, sample_keys=duplicates.sample_keys,
+        details={"repeated_keys": duplicates.repeated_keys,
+                 "extra_rows": duplicates.extra_rows},
     )
 
 
@@ -153,6 +170,9 @@ def validate_table(
             table, Invariant.no_null_primary_keys, counts.null_keys == 0,
             expected="0 null keys", actual=f"{counts.null_keys} null keys",
             violations=counts.null_keys,
+        ),
+        _unique_keys_result(
+            table, engine.duplicate_keys(uri, spec.shape, at, sample_size=SAMPLE_SIZE)
         ),
         _schema_result(table, engine.schema(uri, at), spec.bronze_schema()),
         InvariantResult(

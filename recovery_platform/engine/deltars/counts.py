@@ -5,8 +5,9 @@ the log's per-file statistics are used only when every file has them and each tr
 holds a single value within each file (as it does after a sync that rewrites whole files).
 Otherwise only the two tracking flags are scanned, null keys taken from the statistics; when
 those are missing too, the key and tracking columns are scanned (`counts_of_batches`), and the
-version is fingerprinted in the same read. A version never changes, so every answer is
-remembered for the engine's life (`VersionMemo`) and a version already answered is not read again.
+version is fingerprinted, and its duplicate keys found, in the same read. A version never
+changes, so every answer is remembered for the engine's life (`VersionMemo`) and a version
+already answered is not read again.
 """
 
 from __future__ import annotations
@@ -19,9 +20,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from recovery_platform.engine.deltars.duplicates import KeyTally, scan_duplicates
 from recovery_platform.engine.deltars.table import arrow_schema, iter_batches
 from recovery_platform.engine.fingerprint import EMPTY_FINGERPRINT, combine, fingerprint_batches
-from recovery_platform.engine.values import RowCounts, TableShape
+from recovery_platform.engine.values import (
+    DUPLICATE_SAMPLE_SIZE,
+    NO_DUPLICATES,
+    DuplicateKeys,
+    RowCounts,
+    TableShape,
+)
 from recovery_platform.engine.version_memo import VersionMemo
 
 
@@ -219,29 +227,89 @@ def remembered_fingerprint(
 def scan_and_remember(
     memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape
 ) -> tuple[RowCounts, int]:
-    """Count and fingerprint a loaded version in one read, and remember both."""
+    """Count, fingerprint and find duplicate keys of a loaded version in one read; remember all."""
     table_id, at = str(dt.metadata().id), dt.version()
-    scanned, fingerprint = _scan(dt, shape)
+    scanned, fingerprint, duplicates = _scan(dt, shape)
     counts = memo.get_or_compute(uri, table_id, at, ("counts", shape), lambda: scanned)
     memo.get_or_compute(uri, table_id, at, ("fingerprint", shape), lambda: fingerprint)
+    memo.get_or_compute(uri, table_id, at, _duplicates_question(shape, DUPLICATE_SAMPLE_SIZE),
+                        lambda: duplicates)
     return counts, fingerprint
 
 
-def _scan(dt: DeltaTable, shape: TableShape) -> tuple[RowCounts, int]:
-    """Counts and record-state fingerprint of a loaded version from one streamed read.
+def _duplicates_question(shape: TableShape, sample_size: int) -> tuple[object, ...]:
+    return ("duplicates", shape.key, sample_size)
+
+
+def remembered_counts_and_fingerprint(
+    memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape
+) -> tuple[RowCounts, int]:
+    """Counts and fingerprint of a loaded version: remembered, else from one read of both."""
+    remembered = remembered_fingerprint(memo, uri, dt, shape)
+    if remembered is not None:
+        return remembered_counts(memo, uri, dt, shape), remembered
+    return scan_and_remember(memo, uri, dt, shape)
+
+
+def mark_written(memo: VersionMemo, uri: str, dt: DeltaTable) -> int:
+    """Remember that this engine committed the loaded (latest) version; returns the version."""
+    memo.get_or_compute(uri, str(dt.metadata().id), dt.version(), "written", lambda: True)
+    return dt.version()
+
+
+def remembered_duplicates(
+    memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape, sample_size: int
+) -> DuplicateKeys:
+    """Duplicate keys of a loaded version: remembered, else found by reading its keys.
+
+    A version this engine committed (`mark_written`) and has not fingerprinted yet is about to
+    be pinned (a sync checkpoints every version it writes): it is read once for its counts,
+    fingerprint and duplicate keys together (`scan_and_remember`), where a pin would read it
+    anyway. Any other version's key column is read alone, which costs less than the pin's read.
+    """
+    table_id, at = str(dt.metadata().id), dt.version()
+    question = _duplicates_question(shape, sample_size)
+    remembered = memo.recall(uri, table_id, at, question)
+    if isinstance(remembered, DuplicateKeys):
+        return remembered
+    key = shape.key if shape.key in arrow_schema(dt).names else None
+    if key is None:
+        return NO_DUPLICATES
+    written = memo.recall(uri, table_id, at, "written") is not None
+    if (written and sample_size == DUPLICATE_SAMPLE_SIZE
+            and remembered_fingerprint(memo, uri, dt, shape) is None):
+        scan_and_remember(memo, uri, dt, shape)
+        remembered = memo.recall(uri, table_id, at, question)
+        if isinstance(remembered, DuplicateKeys):
+            return remembered
+    return memo.get_or_compute(uri, table_id, at, question,
+                               lambda: scan_duplicates(dt, key, sample_size))
+
+
+def known_unique(memo: VersionMemo, uri: str, dt: DeltaTable, shape: TableShape) -> bool:
+    """Whether the version's keys are remembered to be unique (False when not known)."""
+    question = _duplicates_question(shape, DUPLICATE_SAMPLE_SIZE)
+    remembered = memo.recall(uri, str(dt.metadata().id), dt.version(), question)
+    return isinstance(remembered, DuplicateKeys) and not remembered.found
+
+
+def _scan(dt: DeltaTable, shape: TableShape) -> tuple[RowCounts, int, DuplicateKeys]:
+    """Counts, record-state fingerprint and duplicate keys of a loaded version from one read.
 
     The fingerprint's columns include the key and tracking columns the counts need, so each
-    batch is hashed and counted as it passes.
+    batch is hashed, counted and its keys tallied as it passes.
     """
     names = arrow_schema(dt).names
     fingerprint = EMPTY_FINGERPRINT
+    tally = KeyTally(shape.key if shape.key in names else None)
 
     def hashed(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         nonlocal fingerprint
         for batch in batches:
             fingerprint = combine(fingerprint, fingerprint_batches([batch]))
+            tally.add(batch)
             yield batch
 
     covered = shape.record_state_columns(names)
     counts = counts_of_batches(hashed(iter_batches(dt, covered)), shape, set(names))
-    return counts, fingerprint
+    return counts, fingerprint, tally.result(dt, DUPLICATE_SAMPLE_SIZE)

@@ -7,12 +7,11 @@ tracking state and a row hash only) and compared. Both paths reduce to the same 
 
 Content is compared over the union of both versions' columns, a column a version lacks reading
 as null: adding an all-null column changes no row. Rows with a null key cannot be matched and
-are left out.
+are left out. A version holding a key in more than one row is refused (`diff_keys.py`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import TypeAlias
 
@@ -22,25 +21,14 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
-from recovery_platform.engine.deltars.table import (
-    arrow_schema,
-    history,
-    iter_batches,
-    uses_column_mapping,
-)
+from recovery_platform.engine.deltars.diff_keys import check_feed_keys, refuse_repeated
+from recovery_platform.engine.deltars.feed_range import cdf_usable
+from recovery_platform.engine.deltars.table import arrow_schema, iter_batches
 from recovery_platform.engine.fingerprint import row_hashes
 from recovery_platform.engine.row_compare import rows_differ
-from recovery_platform.engine.values import CommitInfo, KeyDiff, TableShape
+from recovery_platform.engine.values import KeyDiff, TableShape
 
 STATE_NAMES = ("active", "deleted", "purged")
-_CDF_SAFE_OPERATIONS = frozenset(
-    {"WRITE", "MERGE", "UPDATE", "DELETE", "OPTIMIZE", "VACUUM START", "VACUUM END"}
-)
-_FEED_NEUTRAL_PROPERTIES = frozenset(
-    {"delta.deletedFileRetentionDuration", "delta.logRetentionDuration",
-     "delta.checkpointInterval", "delta.checkpointRetentionDuration"}
-)
-"""Properties whose change leaves the change data feed as it was (the retention rule sets them)."""
 _CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 Mask: TypeAlias = pa.ChunkedArray | pa.Array
 """Booleans per key, Arrow-side."""
@@ -179,53 +167,19 @@ def key_diff_by_scan(
     from_version: int,
     to_version: int,
     sample_size: int,
+    uri: str,
 ) -> KeyDiff:
     """Compare both versions by scanning key, state and row hash of each."""
     columns = _union_columns(dt_from, dt_to)
     before = _scan_side(dt_from, key, columns, shape)
     after = _scan_side(dt_to, key, columns, shape)
+    refuse_repeated(uri, key, ((before, from_version), (after, to_version)))
     return compare_sides(before, after, from_version, to_version, sample_size, "key_scan")
 
 
 def _union_columns(first: DeltaTable, second: DeltaTable) -> list[str]:
     names = arrow_schema(first).names
     return names + [n for n in arrow_schema(second).names if n not in names]
-
-
-def cdf_usable(latest: DeltaTable, dt_low: DeltaTable, low: int, high: int) -> bool:
-    """Whether the change data feed answers exactly for every commit in (low, high].
-
-    It must be enabled at `low`, and every commit in the range must be one whose change data
-    delta-rs reads correctly: no RESTORE, no property change other than retention settings
-    (another could switch the feed off), no overwrite, nothing else doubtful; a gap in the
-    history also disqualifies it.
-    """
-    if high <= low or uses_column_mapping(dt_low):
-        return False
-    config = dt_low.metadata().configuration
-    if config.get("delta.enableChangeDataFeed", "false").lower() != "true":
-        return False
-    commits = {c.version: c for c in history(latest, latest.version() - low)}
-    for version in range(low + 1, high + 1):
-        commit = commits.get(version)
-        if commit is not None and _feed_neutral_property_change(commit):
-            continue
-        if commit is None or commit.operation not in _CDF_SAFE_OPERATIONS:
-            return False
-        if commit.operation == "WRITE" and commit.parameters.get("mode") != "Append":
-            return False
-    return True
-
-
-def _feed_neutral_property_change(commit: CommitInfo) -> bool:
-    """A SET TBLPROPERTIES commit that only changes retention settings, as checkpoints do."""
-    if commit.operation != "SET TBLPROPERTIES":
-        return False
-    try:
-        changed = json.loads(commit.parameters.get("properties", ""))
-    except ValueError:
-        return False
-    return isinstance(changed, dict) and bool(changed) and set(changed) <= _FEED_NEUTRAL_PROPERTIES
 
 
 def _cdf_batches(latest: DeltaTable, low: int, high: int) -> Iterator[pa.RecordBatch]:
@@ -242,12 +196,15 @@ def key_diff_by_cdf(
     low: int,
     high: int,
     sample_size: int,
+    checked: tuple[str, bool],
 ) -> KeyDiff:
     """Net the change data feed of (low, high] per key: first pre-image vs last post-image.
 
     Per key, the first event (by version, pre-image before post-image) says whether the key
     existed at `low` and how, the last whether and how it exists at `high`; the two are
     compared column by column (`engine/row_compare.py`), so the images in between cost nothing.
+    `checked` is the table's uri and whether both ends are known to hold unique keys, for
+    `check_feed_keys`.
     """
     columns = _union_columns(dt_low, dt_high)
     data_parts, event_parts = [], []
@@ -268,6 +225,7 @@ def key_diff_by_cdf(
         return compare_sides(empty, empty, low, high, sample_size, "change_data_feed")
     # a change set is small: 32-bit-offset keys sort and group about 3x faster
     events = pa.concat_tables(event_parts)
+    check_feed_keys(events, dt_low, key, checked[0], ends_unique=checked[1])
     order = pc.sort_indices(
         events, [("key", "ascending"), ("version", "ascending"), ("post", "ascending")]
     )
@@ -335,15 +293,21 @@ def key_diff(
     from_version: int,
     to_version: int,
     sample_size: int,
+    checked: tuple[str, bool],
 ) -> KeyDiff:
-    """Diff by the change data feed where it is exact and readable, else by a key scan."""
+    """Diff by the change data feed where it is exact and readable, else by a key scan.
+
+    `checked`: the table's uri and whether both versions are known to hold unique keys.
+    """
     low, high = sorted((from_version, to_version))
     if cdf_usable(latest, dt_low, low, high):
         try:
-            diff = key_diff_by_cdf(latest, dt_low, dt_high, key, shape, low, high, sample_size)
+            diff = key_diff_by_cdf(latest, dt_low, dt_high, key, shape, low, high, sample_size,
+                                   checked)
         except (DeltaError, OSError):
             diff = None
         if diff is not None:
             return diff if from_version <= to_version else reverse(diff)
     dt_from, dt_to = (dt_low, dt_high) if from_version <= to_version else (dt_high, dt_low)
-    return key_diff_by_scan(dt_from, dt_to, key, shape, from_version, to_version, sample_size)
+    return key_diff_by_scan(dt_from, dt_to, key, shape, from_version, to_version, sample_size,
+                            checked[0])

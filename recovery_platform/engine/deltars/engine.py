@@ -15,13 +15,16 @@ from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars import maintenance, writes
 from recovery_platform.engine.deltars.counts import (
+    known_unique,
+    mark_written,
     remembered_counts,
-    remembered_fingerprint,
-    scan_and_remember,
+    remembered_counts_and_fingerprint,
+    remembered_duplicates,
 )
 from recovery_platform.engine.deltars.diff import key_diff
 from recovery_platform.engine.deltars.snapshots import TableSnapshots
 from recovery_platform.engine.deltars.source import (
+    KEY_INDEXES_KEPT,
     orphan_count,
     parent_keys,
     read_source,
@@ -38,6 +41,7 @@ from recovery_platform.engine.deltars.table import (
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     CommitInfo,
+    DuplicateKeys,
     EngineCapabilities,
     KeyDiff,
     OptimizeResult,
@@ -54,12 +58,6 @@ from recovery_platform.engine.values import (
 from recovery_platform.engine.version_memo import VersionMemo
 
 __all__ = ["DeltaRsEngine"]
-
-KEY_INDEXES_KEPT = 24
-"""Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys, so at most about
-240 MB): a nightly sync checks each parent's children in the next dependency wave, after every
-parent of that wave was indexed."""
-
 
 class DeltaRsEngine(StorageEngine):
     """Delta Lake through delta-rs (the `deltalake` package), for tables one machine can scan.
@@ -95,7 +93,7 @@ class DeltaRsEngine(StorageEngine):
         return self._snapshots.to_write(uri)
 
     def _version_after_write(self, uri: str) -> int:
-        return self._open(uri).version()
+        return mark_written(self._memo, uri, self._open(uri))
 
     def table_exists(self, uri: str) -> bool:
         """Whether a Delta table lives at `uri`."""
@@ -229,7 +227,7 @@ class DeltaRsEngine(StorageEngine):
 
         Without exact statistics the tracking flags are scanned, null keys taken from the
         statistics; without those either, the key and tracking columns are scanned, which also
-        fingerprints the version (both answers are remembered).
+        fingerprints the version and finds its duplicate keys (all answers are remembered).
         """
         return remembered_counts(self._memo, uri, self._open(uri, version), shape)
 
@@ -240,16 +238,19 @@ class DeltaRsEngine(StorageEngine):
     def counts_and_fingerprint(
         self, uri: str, shape: TableShape, version: int | None = None
     ) -> tuple[RowCounts, int]:
-        """Counts and fingerprint from one streamed read of the covered columns (remembered).
+        """Counts and fingerprint from one streamed read of the covered columns (remembered)."""
+        return remembered_counts_and_fingerprint(self._memo, uri, self._open(uri, version), shape)
 
-        The fingerprint's columns include the key and tracking columns the counts need, so one
-        read answers both; a version already answered is not read again.
+    def duplicate_keys(
+        self, uri: str, shape: TableShape, version: int | None = None, *, sample_size: int = 10
+    ) -> DuplicateKeys:
+        """Keys held by more than one row, from hashes of the keys (remembered per version).
+
+        A version this engine committed is read once for its counts, fingerprint and duplicate
+        keys together, since it is about to be pinned; another version's keys are read alone.
         """
         dt = self._open(uri, version)
-        remembered = remembered_fingerprint(self._memo, uri, dt, shape)
-        if remembered is not None:
-            return self.row_counts(uri, shape, dt.version()), remembered
-        return scan_and_remember(self._memo, uri, dt, shape)
+        return remembered_duplicates(self._memo, uri, dt, shape, sample_size)
 
     def key_diff(
         self,
@@ -266,9 +267,9 @@ class DeltaRsEngine(StorageEngine):
         latest = self._open(uri)
         low, high = sorted((from_version, to_version))
         dt_low, dt_high = self._open(uri, low), self._open(uri, high)
-        return key_diff(
-            latest, dt_low, dt_high, shape.key, shape, from_version, to_version, sample_size
-        )
+        unique = all(known_unique(self._memo, uri, dt, shape) for dt in (dt_low, dt_high))
+        return key_diff(latest, dt_low, dt_high, shape.key, shape, from_version, to_version,
+                        sample_size, (uri, unique))
 
     def source_diff(
         self,
@@ -280,7 +281,7 @@ class DeltaRsEngine(StorageEngine):
     ) -> SourceDiff:
         """Compare a full extract (Parquet at `source_uri`) with the table's current rows."""
         dt = self._open(uri) if self.table_exists(uri) else None
-        return source_diff(dt, read_source(source_uri), shape, compare_columns)
+        return source_diff(dt, read_source(source_uri), shape, compare_columns, uri)
 
     def orphan_count(
         self,

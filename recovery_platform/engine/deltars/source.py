@@ -15,15 +15,28 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
 from recovery_platform.engine.deltars.diff import row_states
+from recovery_platform.engine.deltars.duplicates import duplicates_in
 from recovery_platform.engine.deltars.table import arrow_schema, iter_batches
+from recovery_platform.engine.errors import DuplicateKeysError
 from recovery_platform.engine.key_index import KeyIndex, key_index, not_in_index
 from recovery_platform.engine.row_compare import rows_differ
-from recovery_platform.engine.values import OrphanCount, SourceDiff, TableShape
+from recovery_platform.engine.values import (
+    DUPLICATE_SAMPLE_SIZE,
+    NO_DUPLICATES,
+    DuplicateKeys,
+    OrphanCount,
+    SourceDiff,
+    TableShape,
+)
 
 JOIN_KEY_TYPE = pa.string()
 """Keys are joined as 32-bit-offset strings: Acero joins them about three times faster than
 large strings, and one batch's keys never approach 2 GB."""
 TARGET_COLUMNS = ("_target_present", "_target_deleted", "_target_purged")
+KEY_INDEXES_KEPT = 24
+"""Parent key indexes kept per engine (about 10 MB each for 200,000 GUID keys, so at most about
+240 MB): a nightly sync checks each parent's children in the next dependency wave, after every
+parent of that wave was indexed."""
 
 
 def read_source(source_uri: str) -> pa.Table:
@@ -40,7 +53,11 @@ def _with_target_flags(
 
 
 def source_diff(
-    dt: DeltaTable | None, source: pa.Table, shape: TableShape, compare_columns: Sequence[str]
+    dt: DeltaTable | None,
+    source: pa.Table,
+    shape: TableShape,
+    compare_columns: Sequence[str],
+    uri: str,
 ) -> SourceDiff:
     """Source rows that are new, differ, or reappear, and active table rows the source lacks.
 
@@ -48,26 +65,35 @@ def source_diff(
     outer join on the key pairs source rows with table rows and finds the active table rows the
     source no longer has; paired rows are then compared column by column
     (`engine/row_compare.py`), which is exact and far cheaper than hashing both sides. The
-    table is read whole, once: missing rows are written back whole (flagged).
+    table is read whole, once: missing rows are written back whole (flagged). Keys must be
+    unique on both sides, or one row would silently pair with several (`_repeated`): a source
+    repeating a key is reported and not compared, a table repeating one raises
+    `DuplicateKeysError`.
     """
     if shape.key is None:
         raise ValueError("a source diff needs the table's key column")
     key = shape.key
     n = source.num_rows
     if dt is None:
+        repeated = duplicates_in([source.column(key)], DUPLICATE_SAMPLE_SIZE)
+        if repeated.found:
+            return _not_compared(source, repeated)
         none = np.zeros(n, dtype=bool)
         changed = _with_target_flags(source, none, none, none)
         return SourceDiff(changed, pa.table({}), unchanged=0, source_rows=n)
     target = pa.Table.from_batches(list(iter_batches(dt)), schema=arrow_schema(dt))
-    states = row_states(target, shape)
     joined = _join_on_key(source, target, key)
     paired = joined.filter(pc.is_valid(joined.column("row"))).sort_by("row")
+    repeated = _repeated(source, target, key, joined, paired, (uri, dt.version()))
+    if repeated.found:
+        return _not_compared(source, repeated)
+    states = row_states(target, shape)
     at = paired.column("target_row")  # null where the table has no row with this key
     present = pc.is_valid(at).to_numpy(zero_copy_only=False)
     state = np.zeros(len(present), dtype=np.int8)
     state[present] = states[pc.drop_null(at).to_numpy()]
-    # each source row pairs with at most one table row (unique keys): `paired` is then the
-    # source itself, in order, and needs no copy
+    # each source row pairs with at most one table row (keys are unique on both sides, checked
+    # above): `paired` is then the source itself, in order, and needs no copy
     paired_source = source if paired.num_rows == n else source.take(paired.column("row"))
     differs = ~present | rows_differ(paired_source, target.take(at), compare_columns)
     touched = differs | (state != 0)
@@ -81,6 +107,42 @@ def source_diff(
     gone = np.sort(gone[states[gone] == 0])
     missing = target.take(pa.array(gone, type=pa.int64()))
     return SourceDiff(changed, missing, unchanged=n - changed.num_rows, source_rows=n)
+
+
+def _not_compared(source: pa.Table, repeated: DuplicateKeys) -> SourceDiff:
+    """The answer for a source repeating a key: nothing compared, nothing to write."""
+    none = np.zeros(0, dtype=bool)
+    changed = _with_target_flags(source.slice(0, 0), none, none, none)
+    return SourceDiff(changed, pa.table({}), unchanged=0, source_rows=source.num_rows,
+                      duplicates=repeated)
+
+
+def _repeated(
+    source: pa.Table,
+    target: pa.Table,
+    key: str,
+    joined: pa.Table,
+    paired: pa.Table,
+    table_version: tuple[str, int],
+) -> DuplicateKeys:
+    """Keys the source repeats (returned); keys the table repeats raise `DuplicateKeysError`.
+
+    Found from the join, without hashing every key: a key the table holds twice pairs a source
+    row with two table rows, or leaves both table rows unpaired; a key the source holds twice
+    pairs both its rows with one table row, or leaves both unpaired. Only the unpaired rows'
+    keys are compared; a whole key column is examined only to report what was found.
+    """
+    unpaired = joined.filter(pc.is_null(joined.column("row"))).column("target_row")
+    if paired.num_rows > source.num_rows or duplicates_in(
+            [target.column(key).take(unpaired)], 0).found:
+        held = duplicates_in([target.column(key)], DUPLICATE_SAMPLE_SIZE)
+        raise DuplicateKeysError(table_version[0], table_version[1], key, held)
+    matched = pc.drop_null(paired.column("target_row")).to_numpy()
+    new = paired.filter(pc.is_null(paired.column("target_row"))).column("row")
+    if (len(matched) and int(np.bincount(matched).max()) > 1) or duplicates_in(
+            [source.column(key).take(new)], 0).found:
+        return duplicates_in([source.column(key)], DUPLICATE_SAMPLE_SIZE)
+    return NO_DUPLICATES
 
 
 def _join_on_key(source: pa.Table, target: pa.Table, key: str) -> pa.Table:

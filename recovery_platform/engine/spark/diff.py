@@ -3,16 +3,20 @@
 Each side of a comparison is reduced on the executors to (key, state, row hash) with the same
 hashing as the delta-rs engine (`hashing.row_hash_mapper` over the fingerprint's row
 hash), then joined by Spark. Only counts, samples and the rows a caller asked for by contract
-(a source diff's changed and missing rows) come back to the driver, as Arrow.
+(a source diff's changed and missing rows) come back to the driver, as Arrow. Each side's keys
+are first checked for repeats (`duplicates.key_totals`, one job for both sides): a join would
+pair a repeated key's rows with each other and miscount.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from recovery_platform.engine.errors import DuplicateKeysError
+from recovery_platform.engine.spark.duplicates import key_totals
 from recovery_platform.engine.spark.frames import (
     STATE_ACTIVE,
     STATE_DELETED,
@@ -21,7 +25,13 @@ from recovery_platform.engine.spark.frames import (
     state_code,
 )
 from recovery_platform.engine.spark.hashing import HASH_COLUMN, row_hash_mapper, ship_by_value
-from recovery_platform.engine.values import KeyDiff, OrphanCount, SourceDiff, TableShape
+from recovery_platform.engine.values import (
+    DUPLICATE_SAMPLE_SIZE,
+    KeyDiff,
+    OrphanCount,
+    SourceDiff,
+    TableShape,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -57,12 +67,21 @@ def key_diff(
     shape: TableShape,
     versions: tuple[int, int],
     sample_size: int,
+    uri: str,
 ) -> KeyDiff:
-    """Net per key: added, removed and changed (content hash over both versions' columns)."""
+    """Net per key: added, removed and changed (content hash over both versions' columns).
+
+    Raises:
+        DuplicateKeysError: either version holds a key in more than one row.
+    """
     from pyspark.sql import functions as F
 
     if shape.key is None:
         raise ValueError("a key diff needs the table's key column")
+    sides = key_totals([before, after], shape.key, DUPLICATE_SAMPLE_SIZE)
+    for side, version in zip(sides, versions, strict=True):
+        if side.duplicates.found:
+            raise DuplicateKeysError(uri, version, shape.key, side.duplicates)
     hashed = list(dict.fromkeys([*before.columns, *after.columns]))
     a = _keyed_hashes(before, shape.key, shape, hashed).alias("a")
     b = _keyed_hashes(after, shape.key, shape, hashed).alias("b")
@@ -150,11 +169,17 @@ def _target_flags(present: Column, state: Column) -> list[Column]:
 
 
 def source_diff(
-    source: DataFrame, table: DataFrame | None, shape: TableShape, compare: Sequence[str]
+    source: DataFrame,
+    table: DataFrame | None,
+    shape: TableShape,
+    compare: Sequence[str],
+    table_version: tuple[str, Callable[[], int]],
 ) -> SourceDiff:
     """Source rows that are new, differ or reappear, and active rows the source lacks.
 
-    `table` is None when the table does not exist yet: every source row is then new.
+    `table` is None when the table does not exist yet: every source row is then new. A source
+    repeating a key is reported and not compared; a table repeating one raises
+    `DuplicateKeysError` (`table_version`: the table's uri, and how to read its version).
     """
     from pyspark.sql import functions as F
     from pyspark.sql.types import LongType, StringType, StructField, StructType
@@ -162,10 +187,16 @@ def source_diff(
     if shape.key is None:
         raise ValueError("a source diff needs the table's key column")
     key, names = shape.key, source.columns
-    source_rows = source.count()
-    if table is None:
-        changed = source.select(*[column(n) for n in names], *_target_flags(F.lit(False), F.lit(0)))
-        return SourceDiff(changed.toArrow(), pa.table({}), unchanged=0, source_rows=source_rows)
+    totals = key_totals([source] if table is None else [source, table], key,
+                        DUPLICATE_SAMPLE_SIZE)
+    if table is not None and totals[1].duplicates.found:
+        raise DuplicateKeysError(table_version[0], table_version[1](), key, totals[1].duplicates)
+    source_rows, repeated = totals[0].rows, totals[0].duplicates
+    if table is None or repeated.found:
+        rows = source.limit(0) if repeated.found else source
+        changed = rows.select(*[column(n) for n in names], *_target_flags(F.lit(False), F.lit(0)))
+        return SourceDiff(changed.toArrow(), pa.table({}), unchanged=0, source_rows=source_rows,
+                          duplicates=repeated)
     ship_by_value()
     schema = StructType(
         [

@@ -30,6 +30,7 @@ from recovery_platform.engine.spark.commits import (
     committing,
     table_state,
 )
+from recovery_platform.engine.spark.duplicates import key_totals
 from recovery_platform.engine.spark.frames import read_rows
 from recovery_platform.engine.spark.sql import checked_int, table_location
 from recovery_platform.engine.spark.summaries import fingerprints, row_counts
@@ -40,7 +41,9 @@ from recovery_platform.engine.spark.tables import (
     table_properties,
 )
 from recovery_platform.engine.values import (
+    NO_DUPLICATES,
     CommitInfo,
+    DuplicateKeys,
     EngineCapabilities,
     KeyDiff,
     OptimizeResult,
@@ -209,6 +212,15 @@ class SparkEngine(StorageEngine):
         """Fingerprints of several frames in one Spark job; only one row per partition returns."""
         return fingerprints(frames)
 
+    def duplicate_keys(
+        self, uri: str, shape: TableShape, version: int | None = None, *, sample_size: int = 10
+    ) -> DuplicateKeys:
+        """Keys held by more than one row: one `groupBy` job, a few keys back to the driver."""
+        frame = self._frame(uri, version)
+        if shape.key is None or shape.key not in frame.columns:
+            return NO_DUPLICATES
+        return key_totals([frame], shape.key, checked_int(sample_size, "sample_size"))[0].duplicates
+
     def key_diff(
         self,
         uri: str,
@@ -229,6 +241,7 @@ class SparkEngine(StorageEngine):
             shape,
             (from_version, to_version),
             checked_int(sample_size, "sample_size"),
+            uri,
         )
 
     def source_diff(
@@ -242,7 +255,8 @@ class SparkEngine(StorageEngine):
         """Compare a full extract (Parquet at `source_uri`) with the table's current rows."""
         source = self._spark.read.parquet(source_uri)
         table = self._frame(uri) if self.table_exists(uri) else None
-        return spark_diff.source_diff(source, table, shape, list(compare_columns))
+        return spark_diff.source_diff(source, table, shape, list(compare_columns),
+                                      (uri, lambda: self.state(uri).version))
 
     def orphan_count(
         self,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from recovery_platform.domain.checkpoints.history import with_retries
 from recovery_platform.domain.checkpoints.retention import FILE_RETENTION
 from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.retries import with_retries
 from recovery_platform.domain.sync.table import SyncStatus
 from recovery_platform.engine import EngineError
 from recovery_platform_tests.domain.extracts import bronze_rows, keys, land_keys, land_small_crm

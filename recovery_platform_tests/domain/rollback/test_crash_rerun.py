@@ -56,7 +56,9 @@ def test_sigkill_after_a_restore_commit_then_rerun_restores_each_table_once(
     # table's restore committed too, but never a table restored twice, and never nothing
     killed = [len(_restores(lab, t)) for t in TABLES]
     assert max(killed) == 1 and 1 <= sum(killed) <= 2, killed
-    assert lab.intents(plan_id)["account"]["IntentStatus"] == "pending"
+    committed = [t for t, n in zip(TABLES, killed, strict=True) if n]  # a race: either may be first
+    assert set(committed) <= {"account", "contact"}
+    assert {lab.intents(plan_id)[t]["IntentStatus"] for t in committed} == {"pending"}
 
     # the killed run's lease files remain, but its process is gone: the re-run reclaims them
     left = sorted(p.name for p in (lab.lake / "_leases").glob("*.lease"))
@@ -89,8 +91,9 @@ def test_sigkill_after_a_restore_commit_then_rerun_restores_each_table_once(
         if r["OperationType"] in ("RollbackValidation", "PreRollbackCheckpoint", "TableRestore")
     }
     assert {killed_run, rerun.run_id} <= audited
-    resumed = lab.audit(
-        PipelineRunId=rerun.run_id, OperationType="TableRestore", TableName="account"
-    )
-    assert "found in history" in resumed[0]["DetailsJson"]
-    assert rerun.materializations["account"]["restore_status"] == "committed"
+    for table in committed:
+        resumed = lab.audit(
+            PipelineRunId=rerun.run_id, OperationType="TableRestore", TableName=table
+        )
+        assert "found in history" in resumed[0]["DetailsJson"]
+        assert rerun.materializations[table]["restore_status"] == "committed"
