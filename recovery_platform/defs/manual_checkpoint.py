@@ -26,7 +26,7 @@ def manual_checkpoint(
     """Pin the chosen tables as a Manual checkpoint."""
     house = lakehouse.lakehouse()
     store = lakehouse.metadata(house)
-    audit = AuditTrail(store, context.run_id,
+    audit = AuditTrail(store, context.run.run_id,
                        Actor(requested_by=config.requested_by, reason=config.reason))
     try:
         checkpoint = create_manual_checkpoint(

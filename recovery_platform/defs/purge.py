@@ -35,7 +35,7 @@ def record_purge_metadata(
         cutoff_date=config.cutoff_date or None, reason=config.reason,
         requested_by=config.requested_by, today=datetime.now(UTC).date(),
     )
-    audit = AuditTrail(store, context.run_id,
+    audit = AuditTrail(store, context.run.run_id,
                        Actor(requested_by=request.requested_by, reason=request.reason))
     try:
         checkpoint = record_purge(house, store, audit, request)

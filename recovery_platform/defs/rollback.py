@@ -116,14 +116,14 @@ def rollback(
     message as the failure's description. The proof's invariants are reported as the restored
     tables' checks; a failed one is also a failed proof, which fails the run.
     """
-    context.instance.add_run_tags(context.run_id, _launch_tags(config))
+    context.instance.add_run_tags(context.run.run_id, _launch_tags(config))
     house = lakehouse.lakehouse()
     store = lakehouse.metadata(house)
     try:  # audit rows need current metadata tables; a lakehouse newer than us is not written
-        store.ensure_tables(context.run_id)
+        store.ensure_tables(context.run.run_id)
     except MetadataSchemaError as refused:
         raise dg.Failure(description=str(refused)) from refused
-    audit = AuditTrail(store, context.run_id, Actor(
+    audit = AuditTrail(store, context.run.run_id, Actor(
         requested_by=config.requested_by, approved_by=config.approved_by or None,
         reason=config.reason, dry_run=config.dry_run))
     try:
@@ -147,7 +147,7 @@ def rollback(
         }) from refused
     finally:
         audit.flush()
-    context.instance.add_run_tags(context.run_id, {"rollback/plan_id": outcome.plan_id})
+    context.instance.add_run_tags(context.run.run_id, {"rollback/plan_id": outcome.plan_id})
     context.log.info(outcome.message)
     metadata: dict[str, Any] = {"summary": outcome.message}
     if outcome.plan is not None:

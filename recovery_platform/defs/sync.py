@@ -109,10 +109,10 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
         run = DailySyncRun(
             lakehouse=house, store=lakehouse.metadata(house),
             source=source.connector(house.config), leases=lakehouse.leases(house),
-            sync_date=_sync_date(config), run_id=context.run_id, tables=tables,
+            sync_date=_sync_date(config), run_id=context.run.run_id, tables=tables,
             overrides=_overrides(config, house.config),
         )
-        audit = AuditTrail(run.store, context.run_id, Actor(requested_by=config.requested_by))
+        audit = AuditTrail(run.store, context.run.run_id, Actor(requested_by=config.requested_by))
         failed: list[str] = []
         for outcome in run_daily_sync(run, audit):
             if isinstance(outcome, TableOutcome):
