@@ -300,8 +300,16 @@ def test_every_invariant_check_fails_on_a_table_built_to_violate_it(tmp_path: Pa
     assert batch["ValidationStatus"] == "Failed"
     for table in TABLES:
         assert f"{table}: validation failed" in batch["Notes"]
-    text = failure_text(result)
-    assert "blocking asset check" in text or "daily sync did not fully succeed" in text
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    data = failure.step_failure_data.user_failure_data
+    assert data is not None and data.description is not None
+    assert data.description.startswith("daily sync did not fully succeed: ")
+    for table, invariant in failing:
+        assert f"{table}: validation failed: " in data.description
+        assert f"{invariant}: expected" in data.description
+    assert not run_rows(site, MetadataTable.CheckpointHistory, result, CheckpointType="Daily")
+    assert failure_text(result)
 
 
 @pytest.mark.parametrize("sync_date", ["2026-1-6", "yesterday", "2026-02-30"])

@@ -133,8 +133,9 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
         outcomes.sort(key=lambda o: order[o.table])  # waves finish out of the declared order
         staged.sort(key=lambda s: order[s.checkpoint.tables[0].table])
         batch, reasons = _stage_batch(run, audit, outcomes)
-        write_checkpoints(run.store, [*staged, batch])
+        written = write_checkpoints(run.store, [*staged, batch])
         staged = []
+        _audit_daily_checkpoints(audit, written[:-1])
         record_validations(
             run.store, [o.validation for o in outcomes if o.validation is not None],
             run_id=run.run_id, context="PostSync",
@@ -145,11 +146,21 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
             [o.table for o in outcomes if o.sync.wrote_purge],
             run.sync_date,
         )
-        yield BatchOutcome(checkpoint=batch.checkpoint, reasons=reasons)
+        yield BatchOutcome(checkpoint=written[-1], reasons=reasons)
     finally:
         if staged:
-            write_checkpoints(run.store, staged)
+            _audit_daily_checkpoints(audit, write_checkpoints(run.store, staged))
         audit.flush()
+
+
+def _audit_daily_checkpoints(audit: AuditTrail, written: Sequence[Checkpoint]) -> None:
+    """Audited once written, under the names they were written with (a re-run's take `_2`)."""
+    for checkpoint in written:
+        pin = checkpoint.tables[0]
+        with audit.step(OperationType.CheckpointCreated, pin.table) as step:
+            step.checkpoint_id = checkpoint.checkpoint_id
+            step.delta_version = pin.version
+            step.details = {"name": checkpoint.name, "type": CheckpointType.Daily.value}
 
 
 def _sync_one(
@@ -222,10 +233,6 @@ def _checkpoint_table(
         audit.alert(AlertSeverity.Warning, "CheckpointFailed",
                     f"Daily checkpoint of {table} failed: {message}", table=table)
         return None, None, f"checkpoint failed: {message}"
-    with audit.step(OperationType.CheckpointCreated, table) as step:
-        step.checkpoint_id = staged.checkpoint.checkpoint_id
-        step.delta_version = pinned.version
-        step.details = {"name": staged.checkpoint.name, "type": CheckpointType.Daily.value}
     return pinned, staged, None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -63,6 +64,10 @@ def test_daily_sync_reruns_for_one_date_get_suffixed_names_and_resolve_to_one(
                                equals={"PipelineRunId": run.run_id, "CheckpointType": "Daily"})
         assert {r["CheckpointName"] for r in rows} == {name}
         assert sorted(r["TableName"] for r in rows) == sorted(tables)
+        audited = site.store.rows(MetadataTable.SyncAuditLog, equals={
+            "PipelineRunId": run.run_id, "OperationType": "CheckpointCreated"})
+        assert {json.loads(r["DetailsJson"])["name"] for r in audited} == {name}
+        assert len(audited) == len(tables)
         for table in tables:
             found = resolve_checkpoint(site.store, name=name, checkpoint_type=CheckpointType.Daily,
                                        table=table)
