@@ -18,7 +18,7 @@ from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
 from recovery_platform.domain.lakehouse.vocabulary import CheckpointType, OperationType
-from recovery_platform.domain.sync.validation import validate_table
+from recovery_platform.domain.sync.validation import record_validations, validate_table
 
 CHECKPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
@@ -58,5 +58,6 @@ def create_manual_checkpoint(
         notes=reason + ("" if not failed else " | not validated: " + " | ".join(failed)),
         table_name=names[0] if len(names) == 1 else None,
     )
+    record_validations(store, validations, run_id=audit.run_id, context="ManualCheckpoint")
     audit_checkpoint(audit, checkpoint, OperationType.ManualCheckpoint)
     return checkpoint

@@ -28,6 +28,7 @@ from recovery_platform.domain.sync.validation import (
     InvariantResult,
     TableValidation,
     validate_table,
+    validation_rows,
 )
 from recovery_platform.engine import WHOLE_ROWS, StorageDelta
 
@@ -200,14 +201,17 @@ def record_post_rollback(
 ) -> None:
     """Write DataValidation, comparison and before/after snapshot rows (one commit each)."""
     now = utc_now()
-    store.append(MetadataTable.DataValidation, [
+    metric_rows: list[dict[str, object]] = [
         {"ValidationId": str(uuid.uuid4()), "PipelineRunId": run_id, "TableName": c.table,
          "DeltaVersion": c.version, "Context": "PostRollback",
          "ValidationType": f"matches_checkpoint_{m.name}", "ValidationPassed": m.matches,
          "Severity": "error", "ExpectedValue": m.expected, "ActualValue": m.after,
          "ViolationCount": 0 if m.matches else 1, "SampleKeys": None, "ValidatedAt": now}
         for c in checks for m in c.metrics
-    ])
+    ]
+    invariant_rows = validation_rows([c.validation for c in checks if c.validation is not None],
+                                     run_id=run_id, context="PostRollback")
+    store.append(MetadataTable.DataValidation, [*metric_rows, *invariant_rows])
     store.append(MetadataTable.RollbackComparisonReports, [
         {"ReportId": str(uuid.uuid4()), "PlanId": plan_id, "PipelineRunId": run_id,
          "TableName": c.table, "MetricName": m.name, "BeforeValue": m.before,

@@ -245,8 +245,16 @@ def record_validations(
     context: str,
 ) -> None:
     """Write every invariant result to `DataValidation`, in one commit."""
+    store.append(MetadataTable.DataValidation,
+                 validation_rows(validations, run_id=run_id, context=context))
+
+
+def validation_rows(
+    validations: Sequence[TableValidation], *, run_id: str, context: str
+) -> list[dict[str, object]]:
+    """`DataValidation` rows, one per invariant per table, for callers that batch their commit."""
     now = utc_now()
-    rows = [
+    return [
         {
             "ValidationId": str(uuid.uuid4()),
             "PipelineRunId": run_id,
@@ -265,4 +273,3 @@ def record_validations(
         for v in validations
         for r in v.results
     ]
-    store.append(MetadataTable.DataValidation, rows)

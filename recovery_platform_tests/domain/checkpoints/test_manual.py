@@ -17,6 +17,7 @@ from recovery_platform.domain.lakehouse.lease import LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.sync.validation import Invariant
 from recovery_platform_tests.domain.extracts import (
     delta_log_snapshot,
     land_small_crm,
@@ -98,6 +99,10 @@ def test_manual_checkpoint_retention_comes_from_its_kind(
         assert properties.get(LOG_RETENTION) == expected_log
         pin = checkpoint.pin(table)
         assert pin.version == synced.engine.state(synced.bronze_uri(table)).version - 1
+    validated = store.rows(MetadataTable.DataValidation, equals={"PipelineRunId": "manual-run"})
+    assert {(r["TableName"], r["ValidationType"], r["Context"], r["ValidationPassed"])
+            for r in validated} == {(t, i.value, "ManualCheckpoint", True)
+                                   for t in ("account", "donation") for i in Invariant}
     audit = store.rows(MetadataTable.SyncAuditLog, equals={"PipelineRunId": "manual-run"})
     operations = sorted((r["OperationType"], r["TableName"]) for r in audit)
     assert operations == [

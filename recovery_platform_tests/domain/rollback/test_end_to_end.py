@@ -7,6 +7,7 @@ from deltalake import DeltaTable
 from recovery_platform.domain.checkpoints.history import format_fingerprint
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.rollback.proof import IDENTICAL
+from recovery_platform.domain.sync.validation import Invariant
 from recovery_platform_tests.domain.rollback.lab import TABLES, Lab
 from recovery_platform_tests.engine.bronze import diff_of_reads
 
@@ -104,7 +105,7 @@ def test_bad_sync_is_planned_applied_proven_and_undone(bad_lab: Lab) -> None:
     validations = lab.store.rows(
         MetadataTable.DataValidation, equals={"PipelineRunId": applied.run_id}
     )
-    assert len(validations) == 7 * len(TABLES)
+    assert len(validations) == (7 + len(Invariant)) * len(TABLES)  # metrics and invariants
     assert all(v["ValidationPassed"] for v in validations)
     assert {v["ActualValue"] for v in validations
             if v["ValidationType"] == "matches_checkpoint_all_columns"} == {IDENTICAL}

@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.sync.validation import Invariant
 from recovery_platform_tests.domain.rollback.lab import TABLES, Lab, RollbackRun
 
@@ -30,6 +31,11 @@ def test_an_applied_rollback_reports_every_restored_tables_checks(bad_lab: Lab) 
     for (table, _), evaluation in evaluations.items():
         assert evaluation.metadata["version"].value == versions[table]
         assert plan.output in evaluation.metadata["context"].value
+    recorded = bad_lab.store.rows(MetadataTable.DataValidation, equals={
+        "PipelineRunId": applied.run_id, "Context": "PostRollback"})
+    invariants = {(r["TableName"], r["ValidationType"]): r["ValidationPassed"] for r in recorded
+                  if not r["ValidationType"].startswith("matches_checkpoint_")}
+    assert invariants == {key: True for key in evaluations}
 
 
 def test_the_plans_apply_block_pastes_into_the_launchpad_and_names_no_approver(
