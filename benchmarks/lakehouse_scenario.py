@@ -115,7 +115,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
 
     from recovery_platform.definitions import build_definitions
     from recovery_platform.defs.manual_checkpoint import manual_checkpoint_job
-    from recovery_platform.defs.resources import LakehouseResource, SourceResource
+    from recovery_platform.defs.resources import LakehouseResource, SourceResource, engine_name
     from recovery_platform.domain.lakehouse.table_config import DEFAULT_CONFIG_PATH
 
     work.mkdir(parents=True, exist_ok=True)
@@ -126,7 +126,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
         phase.rows = build_landing(scenario, landing)
     phases.append(phase)
     lakehouse = LakehouseResource(root=str(work / "lake"), config_path=str(config_path),
-                                  engine=engine)
+                                  engine=engine_name(engine))
     resources = {"lakehouse": lakehouse, "source": SourceResource(landing_root=str(landing))}
     defs = build_definitions(str(config_path))
     sync_job = defs.resolve_job_def("daily_sync_job")

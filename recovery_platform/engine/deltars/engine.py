@@ -8,7 +8,7 @@ The heavier computations live in the sibling modules; loaded versions are kept a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import pyarrow as pa
 from deltalake import DeltaTable
@@ -260,6 +260,7 @@ class DeltaRsEngine(StorageEngine):
         to_version: int,
         *,
         sample_size: int = 10,
+        unique_versions: Collection[int] = (),
     ) -> KeyDiff:
         """Key-level, netted difference between two versions (either order)."""
         if shape.key is None:
@@ -267,7 +268,8 @@ class DeltaRsEngine(StorageEngine):
         latest = self._open(uri)
         low, high = sorted((from_version, to_version))
         dt_low, dt_high = self._open(uri, low), self._open(uri, high)
-        unique = all(known_unique(self._memo, uri, dt, shape) for dt in (dt_low, dt_high))
+        unique = all(dt.version() in unique_versions or known_unique(self._memo, uri, dt, shape)
+                     for dt in (dt_low, dt_high))
         return key_diff(latest, dt_low, dt_high, shape.key, shape, from_version, to_version,
                         sample_size, (uri, unique))
 

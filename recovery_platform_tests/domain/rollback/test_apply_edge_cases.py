@@ -181,6 +181,9 @@ def test_a_rollback_while_a_sync_holds_a_lease_is_refused_until_it_is_released(
     message = ("table account is being written by run sync-run; two writers of one table are "
                "not allowed. Retry when that run ends.")
     assert refused.failure_description == message
+    refusals = lab.audit(PipelineRunId=refused.run_id, OperationType="RollbackValidation",
+                         Status="Failed")
+    assert [r["ErrorMessage"] for r in refusals] == [message]
     assert _frozen(lab) == before
     assert lab.checkpoints("PreRollback") == []
     row = lab.plan_row(plan_id)
