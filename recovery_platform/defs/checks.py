@@ -72,3 +72,10 @@ def check_evaluations(
         )
         for r in validation.results
     ]
+
+
+def checkpoint_result(table: str, *, passed: bool, **metadata: Any) -> dg.AssetCheckResult:
+    """The non-blocking `checkpoint_created` check of one table, as a warning when failed."""
+    return dg.AssetCheckResult(asset_key=bronze_key(table), check_name=CHECKPOINT_CHECK,
+                               passed=passed, severity=dg.AssetCheckSeverity.WARN,
+                               metadata=metadata)

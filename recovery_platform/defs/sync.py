@@ -16,7 +16,12 @@ import dagster as dg
 from pydantic import Field
 
 from recovery_platform.defs.checkpoints import batch_checkpoint_spec, batch_result
-from recovery_platform.defs.checks import CHECKPOINT_CHECK, check_results, check_specs
+from recovery_platform.defs.checks import (
+    CHECKPOINT_CHECK,
+    check_results,
+    check_specs,
+    checkpoint_result,
+)
 from recovery_platform.defs.keys import BATCH_KEY, WRITERS_POOL, bronze_key, source_key
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
@@ -156,11 +161,10 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
         metadata["checkpoint_id"] = outcome.checkpoint.checkpoint_id
     checks = check_results(validation)
     if validation.passed:  # a table that failed validation is not checkpointed, by design
-        checks.append(dg.AssetCheckResult(
-            asset_key=bronze_key(outcome.table), check_name=CHECKPOINT_CHECK,
-            passed=outcome.checkpoint is not None, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"checkpoint_id": outcome.checkpoint.checkpoint_id if outcome.checkpoint
-                      else "", "problem": outcome.problem or ""},
+        checks.append(checkpoint_result(
+            outcome.table, passed=outcome.checkpoint is not None,
+            checkpoint_id=outcome.checkpoint.checkpoint_id if outcome.checkpoint else "",
+            problem=outcome.problem or "",
         ))
     return dg.MaterializeResult(asset_key=bronze_key(outcome.table), metadata=metadata,
                                 check_results=checks)
@@ -214,12 +218,8 @@ def _checks_only(
         yield from check_results(validation, only=wanted[validation.table])
         if CHECKPOINT_CHECK in wanted[validation.table]:
             at = (validation.table, validation.version)
-            yield dg.AssetCheckResult(
-                asset_key=bronze_key(validation.table), check_name=CHECKPOINT_CHECK,
-                passed=at in pinned, severity=dg.AssetCheckSeverity.WARN,
-                metadata={"version": validation.version,
-                          "checkpoint_id": pinned.get(at, "")},
-            )
+            yield checkpoint_result(validation.table, passed=at in pinned,
+                                    version=validation.version, checkpoint_id=pinned.get(at, ""))
     for table in never_synced:
         for name in sorted(wanted[table]):
             yield dg.AssetCheckResult(

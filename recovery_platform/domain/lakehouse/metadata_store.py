@@ -24,17 +24,22 @@ class MetadataStore:
         self.lakehouse = lakehouse
         self.engine = lakehouse.engine
         self._ensured: set[MetadataTable] = set()
+        self._current = False
 
     def ensure_tables(self, run_id: str = "") -> None:
         """Bring the metadata to this release's schema, then create any table still missing.
 
-        One read of the schema version when the lakehouse is current; see `migrations.migrate`
-        for what happens when it is not (and for the errors it raises).
+        One read of the schema version when the lakehouse is current, and none again through
+        the same store (a run asks from its Dagster op and from the domain call it makes); see
+        `migrations.migrate` for what happens when it is not (and for the errors it raises).
         """
+        if self._current:
+            return
         status = migrate(self.lakehouse, run_id=run_id)
         if status.pending or status.is_new:
             for table in MetadataTable:
                 self._ensure(table)
+        self._current = True
 
     def _ensure(self, table: MetadataTable) -> str:
         uri = self.lakehouse.metadata_uri(table)

@@ -100,8 +100,8 @@ def measure_impact(
     state = engine.state(uri)
     current = state.version
     counts = counts_at(lakehouse, table, state, known)
-    pinned = {(k[0], k[1]) for k in (known or {}) if k[2] == state.table_id}
-    unique = [v for v in (current, pin.version) if (table, v) in proven and (table, v) in pinned]
+    unique = [v for v in (current, pin.version)
+              if (table, v) in proven and (table, v, state.table_id) in (known or {})]
     diff = engine.key_diff(uri, shape, current, pin.version, unique_versions=unique)
     storage = engine.storage_delta(uri, current, pin.version)
     changed = diff.added + diff.removed + diff.changed
