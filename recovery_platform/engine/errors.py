@@ -16,16 +16,56 @@ class TableNotFoundError(EngineError):
 class UnsupportedTableFeatureError(EngineError):
     """The table uses a Delta feature this engine cannot handle; nothing was touched."""
 
-    def __init__(self, uri: str, feature: str, engine: str) -> None:
+    def __init__(
+        self, uri: str, feature: str, engine: str, *, operation: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        what = f"cannot {operation} it" if operation else "cannot handle it safely"
         super().__init__(
-            f"table {uri} uses the Delta feature '{feature}', which the {engine} engine cannot "
-            f"handle safely; nothing was read or written. Use an engine that supports it."
+            f"table {uri} uses the Delta feature '{feature}', and the {engine} engine {what}; "
+            "nothing was read or written. Use an engine that supports it"
+            + (f" ({detail})" if detail else ".")
         )
+        self.uri = uri
         self.feature = feature
 
 
 class ConcurrentCommitError(EngineError):
-    """Another writer committed to the table while this operation ran."""
+    """Another writer committed to the table while this operation ran; re-planning helps.
+
+    Raised only for a real conflict with another commit: any other failed commit is a
+    `CommitRefusedError`, so an operator is never sent re-planning in a loop.
+    """
+
+
+class CommitRefusedError(EngineError):
+    """The table refused the commit; nothing was committed and retrying will not help.
+
+    The reason is the table's own: a constraint, an append-only table, a feature it cannot
+    write, never another writer.
+    """
+
+
+class CorruptTableError(EngineError):
+    """The table's log or one of its data files cannot be read as Delta or Parquet."""
+
+
+class UnrepresentableValuesError(EngineError):
+    """The table holds values this engine cannot read or rewrite exactly.
+
+    It refuses rather than cast them to other values.
+    """
+
+
+class StorageUnreachableError(EngineError):
+    """The storage holding the table could not be reached or refused access."""
+
+
+class InvalidRequestError(EngineError, ValueError):
+    """An argument the operation cannot accept (an unknown column, a too-short retention).
+
+    Also a `ValueError`, the error callers validating input already expect.
+    """
 
 
 class KeptFilesError(EngineError, NotImplementedError):
@@ -38,6 +78,14 @@ class KeptFilesError(EngineError, NotImplementedError):
 
 class VersionNotAvailableError(EngineError):
     """The requested version's log or data files are gone (log cleanup or vacuum)."""
+
+
+def log_retention_message(uri: str, version: int | None) -> str:
+    """The one wording for a version whose commit the table's log no longer holds."""
+    return (
+        f"version {version} of {uri} is no longer in the table's log (log retention): its "
+        "commit was cleaned up, so it can be neither read nor restored"
+    )
 
 
 class DuplicateKeysError(EngineError):

@@ -229,10 +229,18 @@ class EngineCapabilities:
     """What an engine can and cannot do, declared so callers never test its type."""
 
     name: str
-    reads_deletion_vectors: bool
+    reader_features: frozenset[str]
+    """Delta reader features the engine reads correctly (legacy ones by name, see `protocol`)."""
+    writer_features: frozenset[str]
+    """Features the engine keeps when it commits (restores, writes, maintenance) to a table."""
     vacuum_keep_versions: bool
     restore_commit_metadata: bool
     concurrent_restores: bool
     requires_in_process_executor: bool
     parallel_tables: bool = False
     """Calls on different tables may run from several threads at once (False: one at a time)."""
+
+    @property
+    def reads_deletion_vectors(self) -> bool:
+        """Whether rows deleted by deletion vectors stay deleted in this engine's reads."""
+        return "deletionVectors" in self.reader_features

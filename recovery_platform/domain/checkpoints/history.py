@@ -18,7 +18,7 @@ from recovery_platform.domain.checkpoints.names import (
     refuse_taken_manual_name,
     taken_names,
 )
-from recovery_platform.domain.checkpoints.retention import ensure_retention
+from recovery_platform.domain.checkpoints.retention import days_to_keep, ensure_retention
 from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
 from recovery_platform.domain.lakehouse.errors import (
     CheckpointSelectionError,
@@ -212,12 +212,14 @@ def stage_checkpoint(
     days = max(
         config.table(t).retention_for(checkpoint_type, long_term=long_term) for t in tables
     )
-    securable = [p.table for p in pins if p.table not in frozen]
-    list(map_tables(lakehouse.engine, securable,
-                    lambda table: ensure_retention(lakehouse, table, days, audit)))
+    retention_date = (created + timedelta(days=days)).date()
+    # a pinned version may be older than today: its log entries must outlive the retention date
+    keep = {p.table: days_to_keep(p.commit_timestamp, retention_date)
+            for p in pins if p.table not in frozen}
+    list(map_tables(lakehouse.engine, list(keep),
+                    lambda table: ensure_retention(lakehouse, table, keep[table], audit)))
     checkpoint_id = str(uuid.uuid4())
     status = ValidationStatus.Validated if validated else ValidationStatus.Failed
-    retention_date = (created + timedelta(days=days)).date()
     parent: dict[str, object] = {
         "CheckpointId": checkpoint_id,
         "CheckpointName": name,

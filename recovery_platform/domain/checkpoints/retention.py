@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from recovery_platform.domain.lakehouse.audit import AuditTrail
 from recovery_platform.domain.lakehouse.location import Lakehouse
@@ -85,6 +85,16 @@ def ensure_retention(
     return RetentionAdjustment(table=table, before=before, after=changes)
 
 
+def days_to_keep(commit_timestamp: datetime, retention_date: date) -> int:
+    """Days of history that keep a commit restorable until `retention_date`.
+
+    Delta deletes log entries (and Spark refuses time travel) by their age, not by when they
+    were pinned: a version committed 60 days before it is pinned for 30 days needs 90 days of
+    retention, or the next commit's log cleanup removes it at once.
+    """
+    return max(0, (retention_date - commit_timestamp.date()).days)
+
+
 def covers(properties: dict[str, str], days: int) -> bool:
     """Whether the table's retention properties keep `days` of restorable history."""
     return not required_changes(properties, days)
@@ -93,8 +103,9 @@ def covers(properties: dict[str, str], days: int) -> bool:
 def days_still_needed(store: MetadataStore, table: str, today: date) -> int:
     """Days of history the table must keep for every active checkpoint that pins it.
 
-    A RESTORE brings back the target version's table properties, which may be shorter than
-    what later checkpoints secured; this says how far to raise them again.
+    Counted from each pinned version's commit to its checkpoint's retention date
+    (`days_to_keep`). A RESTORE brings back the target version's table properties, which may
+    be shorter than what later checkpoints secured; this says how far to raise them again.
     """
     return days_still_needed_by_table(store, [table], today)[table]
 
@@ -104,13 +115,15 @@ def days_still_needed_by_table(
 ) -> dict[str, int]:
     """`days_still_needed` for many tables from one read of each checkpoint table."""
     wanted = set(tables)
-    pinned: dict[str, set[str]] = {table: set() for table in tables}
-    for row in store.rows(MetadataTable.CheckpointTables):
-        if row["TableName"] in wanted:
-            pinned[row["TableName"]].add(row["CheckpointId"])
-    active = store.rows(MetadataTable.CheckpointHistory, equals={"IsActive": True})
-    return {
-        table: max(((r["RetentionDate"] - today).days for r in active
-                    if r["CheckpointId"] in ids), default=0)
-        for table, ids in pinned.items()
+    active = {
+        r["CheckpointId"]: r["RetentionDate"]
+        for r in store.rows(MetadataTable.CheckpointHistory, equals={"IsActive": True})
+        if r["RetentionDate"] >= today
     }
+    needed = dict.fromkeys(tables, 0)
+    for row in store.rows(MetadataTable.CheckpointTables):
+        retention_date = active.get(row["CheckpointId"])
+        if row["TableName"] in wanted and retention_date is not None:
+            days = days_to_keep(row["CommitTimestamp"], retention_date)
+            needed[row["TableName"]] = max(needed[row["TableName"]], days)
+    return needed

@@ -25,7 +25,7 @@ from recovery_platform.domain.checkpoints.retention import (
 )
 from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
 from recovery_platform.domain.lakehouse.fault_injection import crash_point
-from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.lease import Lease, LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -99,11 +99,13 @@ def apply_plan(
     """
     check_not_in_progress(recorded, leases)
     with ExitStack() as stack:
+        held: dict[str, Lease] = {}
         for table in sorted(recorded.scope):
-            stack.enter_context(leases.hold(table, audit.run_id, wait_seconds=lease_wait_seconds))
+            held[table] = stack.enter_context(
+                leases.hold(table, audit.run_id, wait_seconds=lease_wait_seconds))
         current = load_recorded_plan(store, recorded.plan_id)
         check_not_in_progress(current, leases)
-        return _apply_held(lakehouse, store, audit, current, target, log)
+        return _apply_held(lakehouse, store, audit, current, target, log, held)
 
 
 def _apply_held(
@@ -113,6 +115,7 @@ def _apply_held(
     recorded: RecordedPlan,
     target: Checkpoint,
     log: Log,
+    held: Mapping[str, Lease],
 ) -> ApplyResult:
     """Restore, prove and record the outcome; the caller holds every table's lease."""
     stale = stale_tables(lakehouse, recorded)
@@ -131,7 +134,8 @@ def _apply_held(
                         for i, planned in enumerate(recorded.tables, start=1)}
     outcomes = list(map_tables(
         lakehouse.engine, list(planned_by_table),
-        lambda table: _restore_one(lakehouse, audit, recorded, *planned_by_table[table], log),
+        lambda table: _restore_one(lakehouse, audit, recorded, *planned_by_table[table], log,
+                                   held[table]),
     ))
     _set_intents(store, recorded.plan_id, {o.table: _restore_intent(o) for o in outcomes})
     _restore_retention(lakehouse, store, audit, outcomes)
@@ -184,6 +188,7 @@ def _restore_one(
     index: int,
     planned: PlannedTable,
     log: Log,
+    lease: Lease,
 ) -> TableRestoreOutcome:
     table = planned.table
     log(f"Restoring table {index} of {len(recorded.tables)}: {table} "
@@ -207,6 +212,7 @@ def _restore_one(
                 status, after = "noop", before
                 step.details["noop"] = "content already equals the checkpoint (plan diff is 0)"
             else:
+                lease.check()  # a run that lost the table must not restore over its new writer
                 result = lakehouse.engine.restore(uri, planned.target_version, commit_metadata={
                     OPERATION_ID_KEY: op_id,
                     f"{COMMIT_METADATA_PREFIX}run_id": audit.run_id,

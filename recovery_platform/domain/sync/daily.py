@@ -176,11 +176,11 @@ def _sync_one(
     lakehouse = run.lakehouse
     validation: TableValidation | None = None
     try:
-        with run.leases.hold(table, run.run_id, wait_seconds=run.lease_wait_seconds):
+        with run.leases.hold(table, run.run_id, wait_seconds=run.lease_wait_seconds) as lease:
             extract = run.source.extract(table, run.sync_date)
             result = sync_table(
                 lakehouse, table, extract.uri, sync_date=run.sync_date, synced_at=utc_now(),
-                purge=purge, run_id=run.run_id, override=override, known=known,
+                purge=purge, run_id=run.run_id, override=override, known=known, lease=lease,
             )
             _audit_sync(audit, result)
             if result.status in NOT_WRITTEN:

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from recovery_platform.domain.checkpoints.history import PinKey, PinnedTable, counts_at
 from recovery_platform.domain.lakehouse.fault_injection import crash_point
+from recovery_platform.domain.lakehouse.lease import Lease
 from recovery_platform.domain.lakehouse.location import PLATFORM_TABLE_PROPERTIES, Lakehouse
 from recovery_platform.domain.lakehouse.pipeline_config import PurgeState
 from recovery_platform.domain.lakehouse.table_config import (
@@ -203,11 +204,13 @@ def sync_table(
     run_id: str,
     override: SyncOverride | None = None,
     known: Mapping[PinKey, PinnedTable] | None = None,
+    lease: Lease | None = None,
 ) -> TableSyncResult:
     """Sync one table from a full extract, holding it if it looks like a mass deletion.
 
     A held table is not written at all: its `_delta_log` stays as it was. The counts before
     the sync come from the pin the last sync recorded for this version (`known`), if any.
+    The table's `lease` is checked right before the commit: the diff may have outlasted it.
     """
     spec = lakehouse.config.table(table)
     engine = lakehouse.engine
@@ -253,6 +256,8 @@ def sync_table(
         f"{COMMIT_METADATA_PREFIX}operation": "TableSync",
         f"{COMMIT_METADATA_PREFIX}sync_date": sync_date.isoformat(),
     }
+    if lease is not None:
+        lease.check()
     if counts_before.total == 0:  # nothing to match against: an append is the same, far cheaper
         after = engine.append(uri, rows, commit_metadata=commit_metadata)
     else:

@@ -22,6 +22,7 @@ from recovery_platform.engine.deltars.counts import (
     remembered_duplicates,
 )
 from recovery_platform.engine.deltars.diff import key_diff
+from recovery_platform.engine.deltars.errors import translate
 from recovery_platform.engine.deltars.snapshots import TableSnapshots
 from recovery_platform.engine.deltars.source import (
     KEY_INDEXES_KEPT,
@@ -31,6 +32,9 @@ from recovery_platform.engine.deltars.source import (
     source_diff,
 )
 from recovery_platform.engine.deltars.table import (
+    KEEP_LOG,
+    READER_FEATURES,
+    WRITER_FEATURES,
     arrow_schema,
     commit_properties,
     history,
@@ -38,6 +42,7 @@ from recovery_platform.engine.deltars.table import (
     read_table,
     table_state,
 )
+from recovery_platform.engine.guard import guard_operations
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.values import (
     CommitInfo,
@@ -59,6 +64,7 @@ from recovery_platform.engine.version_memo import VersionMemo
 
 __all__ = ["DeltaRsEngine"]
 
+@guard_operations(translate)
 class DeltaRsEngine(StorageEngine):
     """Delta Lake through delta-rs (the `deltalake` package), for tables one machine can scan.
 
@@ -69,7 +75,8 @@ class DeltaRsEngine(StorageEngine):
 
     capabilities = EngineCapabilities(
         name="deltars",
-        reads_deletion_vectors=False,
+        reader_features=READER_FEATURES,
+        writer_features=WRITER_FEATURES,
         vacuum_keep_versions=True,
         restore_commit_metadata=True,
         concurrent_restores=True,
@@ -118,7 +125,7 @@ class DeltaRsEngine(StorageEngine):
     ) -> int:
         """Append rows in one commit (creating the table if absent); returns the new version."""
         if self.table_exists(uri):
-            self._open(uri)
+            self._open_to_write(uri)
         writes.append(uri, data, commit_metadata, self._options)
         return self._version_after_write(uri)
 
@@ -137,7 +144,7 @@ class DeltaRsEngine(StorageEngine):
         """
         exists = self.table_exists(uri)
         if exists:
-            self._open(uri)
+            self._open_to_write(uri)
         later = writes.overwrite(uri, data, exists=exists, properties=properties,
                                  commit_metadata=commit_metadata, storage_options=self._options)
         if later:
@@ -181,6 +188,7 @@ class DeltaRsEngine(StorageEngine):
             updates=updates,
             predicate=predicate,
             commit_properties=commit_properties(commit_metadata),
+            post_commithook_properties=KEEP_LOG,
         )
         return self._version_after_write(uri)
 
@@ -336,7 +344,7 @@ class DeltaRsEngine(StorageEngine):
 
     def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:
         """Compact small files, z-ordering by the given columns if any."""
-        return maintenance.optimize(self._open_to_write(uri), zorder_columns)
+        return maintenance.optimize(self._open_to_write(uri), zorder_columns, self._options)
 
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
@@ -345,7 +353,9 @@ class DeltaRsEngine(StorageEngine):
     def set_properties(self, uri: str, properties: Mapping[str, str]) -> int:
         """Set table properties in one commit; returns the new version."""
         dt = self._open_to_write(uri)
-        dt.alter.set_table_properties(dict(properties), raise_if_not_exists=False)
+        dt.alter.set_table_properties(
+            dict(properties), raise_if_not_exists=False, post_commithook_properties=KEEP_LOG
+        )
         return dt.version()  # the alterer moves `dt` to the version it committed
 
     def is_restorable(self, uri: str, version: int, table_id: str) -> Restorability:

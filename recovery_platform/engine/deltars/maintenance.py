@@ -11,24 +11,25 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
-from deltalake.exceptions import CommitFailedError, DeltaError
 from deltalake.fs import DeltaStorageHandler
-from pyarrow.fs import FileType
+from pyarrow.fs import FileType, PyFileSystem
 
+from recovery_platform.engine.deltars.errors import ENGINE_NAME
 from recovery_platform.engine.deltars.table import (
-    ENGINE_NAME,
+    KEEP_LOG,
     commit_properties,
     iter_batches,
     open_table,
-    unsupported_feature,
+    uses_column_mapping,
 )
 from recovery_platform.engine.errors import (
-    ConcurrentCommitError,
-    EngineError,
-    TableNotFoundError,
+    CommitRefusedError,
+    UnrepresentableValuesError,
     UnsupportedTableFeatureError,
     VersionNotAvailableError,
 )
@@ -89,30 +90,20 @@ def missing_files(dt: DeltaTable, storage_options: Mapping[str, str] | None) -> 
 def is_restorable(
     uri: str, version: int, table_id: str, storage_options: Mapping[str, str] | None
 ) -> Restorability:
-    """Whether `version` can still be restored, and in plain words why not."""
-    try:
-        latest = open_table(uri, storage_options)
-    except TableNotFoundError:
-        return Restorability(False, f"there is no Delta table at {uri} any more")
-    except UnsupportedTableFeatureError as exc:
-        return Restorability(False, str(exc))
+    """Whether `version` can still be restored, and in plain words why not.
+
+    Both the latest version (the restore commits to it) and the target (its files come back)
+    must be tables this engine writes correctly. Errors raised here become the reason
+    (`engine.guard`), so every cause the engine can name is an answer, not an exception.
+    """
+    latest = open_table(uri, storage_options, writing=True)
     if str(latest.metadata().id) != table_id:
         return Restorability(
             False, f"the table at {uri} was recreated: its id is no longer {table_id}"
         )
-    try:
-        dt = open_table(uri, storage_options, version)
-    except VersionNotAvailableError:
-        return Restorability(
-            False, f"version {version} no longer exists in the log (log cleanup removed it)"
-        )
+    dt = open_table(uri, storage_options, version, writing=True)
     if str(dt.metadata().id) != table_id:
         return Restorability(False, f"version {version} belongs to another table id")
-    feature = unsupported_feature(dt)
-    if feature is not None:
-        return Restorability(
-            False, f"version {version} uses '{feature}', which {ENGINE_NAME} cannot restore"
-        )
     missing = missing_files(dt, storage_options)
     if missing:
         return Restorability(
@@ -120,7 +111,24 @@ def is_restorable(
             f"{len(missing)} data file(s) of version {version} are gone (vacuumed or deleted)",
             missing_files=len(missing),
         )
+    refusal = restore_refusal(latest, uri)
+    if refusal is not None:
+        return Restorability(False, refusal)
     return Restorability(True)
+
+
+def restore_refusal(latest: DeltaTable, uri: str) -> str | None:
+    """Why no restore may be committed to the table, if there is a reason of its own.
+
+    An append-only table forbids removing rows; delta-rs's RESTORE does not check it, so the
+    check is made here.
+    """
+    if latest.metadata().configuration.get("delta.appendOnly", "false").lower() == "true":
+        return (
+            f"table {uri} is append-only (delta.appendOnly=true): a restore would remove "
+            "rows, which the table forbids"
+        )
+    return None
 
 
 def _same_rows(latest: DeltaTable, target: DeltaTable) -> bool:
@@ -138,10 +146,14 @@ def restore(
     *,
     compare_content: bool = True,
 ) -> RestoreResult:
-    """Restore to `version` in one commit, or write nothing when the table already matches it."""
-    latest = open_table(uri, storage_options)
+    """Restore to `version` in one commit, or write nothing when the table already matches it.
+
+    Commit failures are left to the engine's guard, which tells a concurrent commit (re-plan)
+    from a refusal (`CommitRefusedError`).
+    """
+    latest = open_table(uri, storage_options, writing=True)
     before = latest.version()
-    target = open_table(uri, storage_options, version)
+    target = open_table(uri, storage_options, version, writing=True)
     noop = RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
     if set(file_sizes(latest)) == set(file_sizes(target)):
         return noop
@@ -153,21 +165,14 @@ def restore(
         )
     if compare_content and _same_rows(latest, target):
         return noop
-    try:
-        metrics: dict[str, Any] = latest.restore(
-            version, commit_properties=commit_properties(commit_metadata)
-        )
-    except CommitFailedError as exc:
-        raise ConcurrentCommitError("table changed during the rollback; re-plan") from exc
-    except DeltaError as exc:
-        text = str(exc).lower()
-        if "conflict" in text or "concurrent" in text or "version already exists" in text:
-            raise ConcurrentCommitError("table changed during the rollback; re-plan") from exc
-        if "not found" in text or "no such file" in text or "missing" in text:
-            raise VersionNotAvailableError(
-                f"cannot restore {uri} to version {version}: some of its data files are gone"
-            ) from exc
-        raise EngineError(f"restore of {uri} to version {version} failed: {exc}") from exc
+    refusal = restore_refusal(latest, uri)
+    if refusal is not None:
+        raise CommitRefusedError(f"{refusal}; nothing was written")
+    metrics: dict[str, Any] = latest.restore(
+        version,
+        commit_properties=commit_properties(commit_metadata),
+        post_commithook_properties=KEEP_LOG,
+    )
     latest.update_incremental()
     return RestoreResult(
         version_before=before,
@@ -213,18 +218,49 @@ def vacuum(
         dry_run=dry_run,
         enforce_retention_duration=True,
         keep_versions=sorted(set(keep_versions)) or None,
+        post_commithook_properties=KEEP_LOG,
     )
     return VacuumResult(dry_run=dry_run, files=tuple(sorted(files)), retention_hours=effective)
 
 
-def optimize(dt: DeltaTable, zorder_columns: Sequence[str]) -> OptimizeResult:
-    """Compact small files, z-ordering when columns are given."""
+def optimize(
+    dt: DeltaTable, zorder_columns: Sequence[str], storage_options: Mapping[str, str] | None
+) -> OptimizeResult:
+    """Compact small files, z-ordering when columns are given, if delta-rs rewrites them exactly.
+
+    Raises:
+        UnsupportedTableFeatureError: the table uses column mapping, which delta-rs's OPTIMIZE
+            refuses (after planning, so it is refused here first).
+        UnrepresentableValuesError: a data file stores INT96 timestamps, which delta-rs's
+            rewrite turns into other instants when they lie outside the nanosecond range.
+    """
+    uri = dt.table_uri
+    if uses_column_mapping(dt):
+        raise UnsupportedTableFeatureError(uri, "columnMapping", ENGINE_NAME, operation="OPTIMIZE")
+    legacy = int96_files(dt, storage_options)
+    if legacy:
+        raise UnrepresentableValuesError(
+            f"optimize of table {uri} refused: {len(legacy)} data file(s) store timestamps as "
+            f"Parquet INT96 (e.g. {legacy[0]}), which delta-rs cannot rewrite exactly; nothing "
+            "was written"
+        )
     if zorder_columns:
-        metrics = dt.optimize.z_order(list(zorder_columns))
+        metrics = dt.optimize.z_order(list(zorder_columns), post_commithook_properties=KEEP_LOG)
     else:
-        metrics = dt.optimize.compact()
+        metrics = dt.optimize.compact(post_commithook_properties=KEEP_LOG)
     return OptimizeResult(
         version=dt.version(),
         files_added=int(metrics.get("numFilesAdded", 0)),
         files_removed=int(metrics.get("numFilesRemoved", 0)),
     )
+
+
+def int96_files(dt: DeltaTable, storage_options: Mapping[str, str] | None) -> list[str]:
+    """Data files of the loaded version with a column stored as Parquet INT96 (footers only)."""
+    filesystem = PyFileSystem(DeltaStorageHandler(dt.table_uri, dict(storage_options or {})))
+    found = []
+    for path in file_sizes(dt):
+        schema = pq.read_metadata(unquote(path), filesystem=filesystem).schema
+        if any(schema.column(i).physical_type == "INT96" for i in range(len(schema))):
+            found.append(path)
+    return found

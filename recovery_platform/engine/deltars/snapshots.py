@@ -57,7 +57,7 @@ class TableSnapshots:
             kept = self._latest_kept.get(uri, lambda marker: _still_latest(log_dir, marker))
             if kept is not None:
                 return kept
-        latest = self.to_write(uri)
+        latest = self._fresh_latest(uri, writing=False)
         at = latest.version()
         marker = commit_marker(log_dir, at) if log_dir is not None else None
         if marker is not None:
@@ -68,8 +68,14 @@ class TableSnapshots:
         return latest
 
     def to_write(self, uri: str) -> DeltaTable:
-        """A fresh load of the latest version, of the caller's own, to write through."""
-        latest = open_table(uri, self._options)
+        """A fresh load of the latest version, of the caller's own, to write through.
+
+        Its protocol must be one this engine writes correctly (`open_table(writing=True)`).
+        """
+        return self._fresh_latest(uri, writing=True)
+
+    def _fresh_latest(self, uri: str, *, writing: bool) -> DeltaTable:
+        latest = open_table(uri, self._options, writing=writing)
         self._loaded.saw_latest(uri, str(latest.metadata().id))
         return latest
 

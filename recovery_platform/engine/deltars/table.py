@@ -18,21 +18,42 @@ from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import CommitProperties, DeltaTable
+from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties
 from deltalake.exceptions import DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
+from deltalake.fs import DeltaStorageHandler
+from pyarrow.dataset import ParquetReadOptions
+from pyarrow.fs import FileType
 
+from recovery_platform.engine.deltars.errors import ENGINE_NAME
 from recovery_platform.engine.errors import (
+    CorruptTableError,
     TableNotFoundError,
     UnsupportedTableFeatureError,
     VersionNotAvailableError,
+    log_retention_message,
 )
 from recovery_platform.engine.interface import Scalar
+from recovery_platform.engine.protocol import TableProtocol
 from recovery_platform.engine.values import NO_DATA_CHANGE_OPERATIONS, CommitInfo, TableState
 
-ENGINE_NAME = "delta-rs"
-UNSUPPORTED_FEATURES = ("deletionVectors",)
+READER_FEATURES = frozenset({"columnMapping", "timestampNtz"})
+"""Reader features delta-rs 1.6 reads correctly (deletion vectors, v2 checkpoints, type
+widening and the vacuum protocol check are refused by it or misread; variant is untested)."""
+WRITER_FEATURES = READER_FEATURES | {
+    "appendOnly", "invariants", "checkConstraints", "changeDataFeed", "generatedColumns",
+}
+"""Features whose tables delta-rs 1.6 commits to correctly. It refuses commits to tables with
+identity columns, row tracking, domain metadata, in-commit timestamps, type widening and the
+vacuum protocol check, and would write deletion-vector and v2-checkpoint tables regardless."""
 BATCH_ROWS = 131_072
+PARQUET_READ_OPTIONS = ParquetReadOptions(coerce_int96_timestamp_unit="us")
+"""Legacy INT96 timestamps (Spark's and Hive's old default) read as microseconds, Delta's own
+unit: read as nanoseconds, dates before 1677 or after 2262 fail or wrap around."""
+KEEP_LOG = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
+"""Post-commit settings of every commit this engine makes: log checkpoints as usual, but never
+delete expired log entries, since a checkpoint may pin a version older than the table's log
+retention; cleaning up the log is a maintenance decision that knows the pins."""
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COMMIT_INFO_KEYS = frozenset(
     {
@@ -59,45 +80,97 @@ _COMMIT_INFO_KEYS = frozenset(
 )
 
 
-def unsupported_feature(dt: DeltaTable) -> str | None:
-    """The first table feature in the protocol that this engine must not touch, if any."""
+def table_protocol(dt: DeltaTable) -> TableProtocol:
+    """The loaded version's protocol in engine-neutral form."""
     protocol = dt.protocol()
-    features = set(protocol.reader_features or ()) | set(protocol.writer_features or ())
-    return next((f for f in UNSUPPORTED_FEATURES if f in features), None)
+    return TableProtocol.of(
+        protocol.min_reader_version,
+        protocol.min_writer_version,
+        protocol.reader_features,
+        protocol.writer_features,
+    )
+
+
+def unsupported_feature(dt: DeltaTable, *, writing: bool) -> str | None:
+    """The first feature the loaded version needs that this engine must not touch, if any."""
+    return table_protocol(dt).first_unsupported(READER_FEATURES, WRITER_FEATURES, writing=writing)
 
 
 def open_table(
-    uri: str, storage_options: Mapping[str, str] | None, version: int | None = None
+    uri: str,
+    storage_options: Mapping[str, str] | None,
+    version: int | None = None,
+    *,
+    writing: bool = False,
 ) -> DeltaTable:
     """Load a table (at a version), refusing unsupported features before any data is read.
+
+    `writing` asks for a table to commit to (or to restore from), which needs every feature of
+    its protocol supported for writing; reading needs its reader features only.
 
     Raises:
         TableNotFoundError: nothing Delta lives at `uri`.
         VersionNotAvailableError: the version does not exist or its log is gone.
-        UnsupportedTableFeatureError: the table uses deletion vectors.
+        CorruptTableError: the log cannot be replayed up to the version.
+        UnsupportedTableFeatureError: the table needs a feature this engine lacks.
     """
     options = dict(storage_options) if storage_options else None
     try:
         # a version is loaded directly: replaying the log only up to it is cheaper than
         # loading the latest version first
         dt = DeltaTable(uri, version=version, storage_options=options)
-    except DeltaTableNotFoundError as exc:
-        raise TableNotFoundError(f"no Delta table at {uri}") from exc
-    except (DeltaError, OSError, ValueError) as exc:
+    except (DeltaTableNotFoundError, DeltaError, OSError, ValueError) as exc:
         if version is None:
+            if isinstance(exc, DeltaTableNotFoundError):
+                raise TableNotFoundError(f"no Delta table at {uri}") from exc
             raise
-        raise VersionNotAvailableError(
-            f"version {version} of {uri} cannot be loaded: it does not exist or its log was "
-            f"cleaned up ({exc})"
-        ) from exc
-    _refuse_unsupported(dt, uri)
+        raise _version_error(uri, version, options) from exc
+    _refuse_unsupported(dt, uri, writing=writing)
     return dt
 
 
-def _refuse_unsupported(dt: DeltaTable, uri: str) -> None:
-    feature = unsupported_feature(dt)
+def _version_error(
+    uri: str, version: int, options: dict[str, str] | None
+) -> TableNotFoundError | VersionNotAvailableError | CorruptTableError:
+    """Why `version` does not load: no table, a version not written yet, or a cleaned-up commit.
+
+    They are told apart by loading the latest version and looking for the commit file; with
+    the commit there, the log cannot be replayed up to it: it is damaged.
+    """
+    try:
+        latest = DeltaTable(uri, storage_options=options)
+    except DeltaTableNotFoundError:
+        return TableNotFoundError(f"no Delta table at {uri}")
+    except (DeltaError, OSError, ValueError) as exc:
+        return CorruptTableError(
+            f"version {version} of {uri} cannot be loaded: the table's log is damaged ({exc})"
+        )
+    if version < 0 or version > latest.version():
+        return VersionNotAvailableError(
+            f"version {version} of {uri} does not exist: the latest version is "
+            f"{latest.version()}"
+        )
+    if not log_entry_exists(latest, version, options):
+        return VersionNotAvailableError(log_retention_message(uri, version))
+    return CorruptTableError(
+        f"version {version} of {uri} cannot be loaded: its log entries are there but cannot be "
+        "replayed (a damaged or missing commit file before it)"
+    )
+
+
+def log_entry_exists(dt: DeltaTable, version: int, options: Mapping[str, str] | None) -> bool:
+    """Whether the table's log still holds the commit file of `version`."""
+    name = f"_delta_log/{version:020d}.json"
+    handler = DeltaStorageHandler(dt.table_uri, dict(options or {}))
+    return bool(handler.get_file_info([name])[0].type != FileType.NotFound)
+
+
+def _refuse_unsupported(dt: DeltaTable, uri: str, *, writing: bool) -> None:
+    feature = unsupported_feature(dt, writing=writing)
     if feature is not None:
-        raise UnsupportedTableFeatureError(uri, feature, ENGINE_NAME)
+        raise UnsupportedTableFeatureError(
+            uri, feature, ENGINE_NAME, operation="write to" if writing else "read"
+        )
 
 
 def uses_column_mapping(dt: DeltaTable) -> bool:
@@ -152,7 +225,8 @@ def iter_batches(
 
 def _raw_batches(dt: DeltaTable, names: list[str]) -> Iterator[pa.RecordBatch]:
     if not uses_column_mapping(dt):
-        yield from dt.to_pyarrow_dataset().to_batches(columns=names, batch_size=BATCH_ROWS)
+        dataset = dt.to_pyarrow_dataset(parquet_read_options=PARQUET_READ_OPTIONS)
+        yield from dataset.to_batches(columns=names, batch_size=BATCH_ROWS)
         return
     yield from pa.RecordBatchReader.from_stream(dt.scan(columns=names))
 

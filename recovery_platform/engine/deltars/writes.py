@@ -14,6 +14,7 @@ import pyarrow as pa
 from deltalake import ColumnProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 
 from recovery_platform.engine.deltars.table import (
+    KEEP_LOG,
     arrow_schema,
     commit_properties,
     equality_predicate,
@@ -46,6 +47,7 @@ def create_table(
         mode="ignore",
         configuration=delta_keys,
         storage_options=storage_options,
+        post_commithook_properties=KEEP_LOG,
     )
     return custom
 
@@ -63,6 +65,7 @@ def append(
         mode="append",
         storage_options=storage_options,
         commit_properties=commit_properties(commit_metadata),
+        post_commithook_properties=KEEP_LOG,
     )
 
 
@@ -89,6 +92,7 @@ def overwrite(
         configuration=delta_keys if delta_keys and not exists else None,
         storage_options=storage_options,
         commit_properties=commit_properties(commit_metadata),
+        post_commithook_properties=KEEP_LOG,
     )
     return dict(properties or {}) if exists else custom
 
@@ -113,6 +117,7 @@ def merge_upsert(
             streamed_exec=False,
             writer_properties=_unique_column_properties(key),
             commit_properties=commit_properties(commit_metadata),
+            post_commithook_properties=KEEP_LOG,
         )
         .when_matched_update_all()
         .when_not_matched_insert_all()
@@ -131,7 +136,8 @@ def _conform_for_merge(dt: DeltaTable, data: pa.Table) -> pa.Table:
     current = arrow_schema(dt)
     added = [f.with_nullable(True) for f in data.schema if f.name not in current.names]
     if added:
-        dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields))
+        dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields),
+                             post_commithook_properties=KEEP_LOG)
         dt.update_incremental()
         current = arrow_schema(dt)
     return data.cast(pa.schema([current.field(name) for name in data.column_names]))
@@ -146,7 +152,8 @@ def add_columns(
     if not added:
         return False
     dt.alter.add_columns(list(Schema.from_arrow(pa.schema(added)).fields),
-                         commit_properties=commit_properties(commit_metadata))
+                         commit_properties=commit_properties(commit_metadata),
+                         post_commithook_properties=KEEP_LOG)
     return True
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from recovery_platform.engine.guard import guard_operations
 from recovery_platform.engine.interface import Scalar, StorageEngine
 from recovery_platform.engine.spark import diff as spark_diff
 from recovery_platform.engine.spark import maintenance as spark_maintenance
@@ -31,10 +32,13 @@ from recovery_platform.engine.spark.commits import (
     table_state,
 )
 from recovery_platform.engine.spark.duplicates import key_totals
+from recovery_platform.engine.spark.errors import translate
 from recovery_platform.engine.spark.frames import read_rows
 from recovery_platform.engine.spark.sql import checked_int, table_location
 from recovery_platform.engine.spark.summaries import fingerprints, row_counts
 from recovery_platform.engine.spark.tables import (
+    READER_FEATURES,
+    WRITER_FEATURES,
     delta_table,
     table_exists,
     table_frame,
@@ -65,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["USER_METADATA_CONF", "SparkEngine"]
 
 
+@guard_operations(translate)
 class SparkEngine(StorageEngine):
     """Delta Lake through Spark, for tables that outgrow one machine.
 
@@ -78,7 +83,8 @@ class SparkEngine(StorageEngine):
 
     capabilities = EngineCapabilities(
         name="spark",
-        reads_deletion_vectors=True,
+        reader_features=READER_FEATURES,
+        writer_features=WRITER_FEATURES,
         vacuum_keep_versions=False,
         restore_commit_metadata=False,
         concurrent_restores=False,

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from recovery_platform.engine.errors import (
-    ConcurrentCommitError,
-    TableNotFoundError,
-    VersionNotAvailableError,
-)
+from recovery_platform.engine.errors import TableNotFoundError, UnsupportedTableFeatureError
+from recovery_platform.engine.guard import Call
+from recovery_platform.engine.protocol import TableProtocol
+from recovery_platform.engine.spark.errors import ENGINE_NAME, translate
 from recovery_platform.engine.spark.sql import checked_int
 
 if TYPE_CHECKING:
@@ -24,6 +23,9 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
+    "READER_FEATURES",
+    "WRITER_FEATURES",
+    "check_features",
     "delta_table",
     "latest_version",
     "table_exists",
@@ -33,47 +35,56 @@ __all__ = [
     "version_errors",
 ]
 
-_GONE = ("FILE_NOT_EXIST", "FILE_NOT_FOUND", "FileNotFoundException", "PATH_NOT_FOUND")
-
-
-def _condition(exc: BaseException) -> str:
-    getter = getattr(exc, "getCondition", None) or getattr(exc, "getErrorClass", None)
-    try:
-        return str(getter() or "") if getter else ""
-    except Exception:
-        return ""
+READER_FEATURES = frozenset({
+    "columnMapping", "deletionVectors", "timestampNtz", "v2Checkpoint", "typeWidening",
+    "vacuumProtocolCheck",
+})
+"""Reader features of tables Spark + Delta Lake reads correctly, each built and tested here."""
+WRITER_FEATURES = READER_FEATURES | {
+    "appendOnly", "invariants", "checkConstraints", "changeDataFeed", "generatedColumns",
+    "identityColumns", "domainMetadata", "rowTracking", "inCommitTimestamp",
+}
+"""Features of tables Spark + Delta Lake commits to correctly, each built and tested here."""
 
 
 @contextmanager
 def version_errors(uri: str, version: int | None) -> Iterator[None]:
-    """Translate Spark's errors about tables, versions and files into the seam's errors."""
-    from delta.exceptions import DeltaConcurrentModificationException
+    """Translate Spark's errors into the seam's errors where the version is known.
+
+    The guard would translate them too, but without the version a read asked for.
+    """
+    from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
     try:
         yield
-    except DeltaConcurrentModificationException as exc:
-        raise ConcurrentCommitError(f"{uri} changed during the operation; re-plan") from exc
-    except PySparkException as exc:
-        condition, text = _condition(exc), str(exc)
-        if condition == "DELTA_MISSING_DELTA_TABLE":
-            raise TableNotFoundError(f"no Delta table at {uri}") from exc
-        if condition == "DELTA_VERSION_NOT_FOUND":
-            raise VersionNotAvailableError(
-                f"version {version} of {uri} does not exist or its log was cleaned up"
-            ) from exc
-        if "BEYOND_DELETED_FILE_RETENTION" in condition:
-            raise VersionNotAvailableError(
-                f"version {version} of {uri} is older than the table's "
-                "delta.deletedFileRetentionDuration, and Spark refuses to time-travel beyond it"
-            ) from exc
-        if any(marker in condition or marker in text for marker in _GONE):
-            raise VersionNotAvailableError(
-                f"data files of version {version} of {uri} are gone (vacuumed or deleted)"
-            ) from exc
-        if condition.startswith("DELTA_CONCURRENT"):
-            raise ConcurrentCommitError(f"{uri} changed during the operation; re-plan") from exc
-        raise
+    except (PySparkException, Py4JJavaError) as exc:
+        raise translate(exc, Call("read", uri, version)) from exc
+
+
+def check_features(spark: SparkSession, uri: str, *, writing: bool) -> None:
+    """Refuse a table whose protocol needs a feature outside this engine's allowlist.
+
+    Raises:
+        UnsupportedTableFeatureError: naming the first such feature; nothing was read.
+    """
+    from delta.tables import DeltaTable
+
+    with version_errors(uri, None):
+        row = DeltaTable.forPath(spark, uri).detail().select(
+            "minReaderVersion", "minWriterVersion", "tableFeatures"
+        ).collect()[0]
+    named = frozenset(row["tableFeatures"] or ())
+    # Spark lists every feature, legacy ones included, in one list: split it by the versions
+    protocol = TableProtocol.of(
+        row["minReaderVersion"], row["minWriterVersion"],
+        named if row["minReaderVersion"] >= 3 else (), named,
+    )
+    feature = protocol.first_unsupported(READER_FEATURES, WRITER_FEATURES, writing=writing)
+    if feature is not None:
+        raise UnsupportedTableFeatureError(
+            uri, feature, ENGINE_NAME, operation="write to" if writing else "read"
+        )
 
 
 def table_exists(spark: SparkSession, uri: str) -> bool:
@@ -93,6 +104,7 @@ def delta_table(spark: SparkSession, uri: str) -> DeltaTable:
 
     if not table_exists(spark, uri):
         raise TableNotFoundError(f"no Delta table at {uri}")
+    check_features(spark, uri, writing=True)
     return DeltaTable.forPath(spark, uri)
 
 
@@ -102,6 +114,7 @@ def table_frame(spark: SparkSession, uri: str, version: int | None = None) -> Da
         version = checked_int(version, "version")
     if not table_exists(spark, uri):
         raise TableNotFoundError(f"no Delta table at {uri}")
+    check_features(spark, uri, writing=False)
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)
