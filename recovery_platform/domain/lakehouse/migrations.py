@@ -11,6 +11,7 @@ refused before anything is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -120,22 +121,24 @@ def migrate(
     if not status.pending and not status.is_new:
         return status
     leases = leases or LeaseStore(lakehouse.lease_root)
-    try:
-        lease = leases.acquire(METADATA_SCHEMA_LEASE, run_id, wait_seconds=wait_seconds)
-    except TableLeaseError as error:
-        raise MetadataSchemaError(
-            f"the metadata schema is being migrated by run {leases.holder(METADATA_SCHEMA_LEASE)}"
-            f"; waited {wait_seconds:g} s. Retry when that run ends.") from error
-    try:
+    with ExitStack() as stack:
+        # held (and renewed by its heartbeat) for the whole migration, however long it takes
+        try:
+            lease = stack.enter_context(
+                leases.hold(METADATA_SCHEMA_LEASE, run_id, wait_seconds=wait_seconds))
+        except TableLeaseError as error:
+            raise MetadataSchemaError(
+                "the metadata schema is being migrated by run "
+                f"{leases.holder(METADATA_SCHEMA_LEASE)}; waited {wait_seconds:g} s. Retry when "
+                "that run ends.") from error
         status = schema_status(lakehouse, migrations)
         if status.too_new:
             raise MetadataSchemaError(_too_new_message(status))
         if status.is_new:
             _create_all(lakehouse, run_id, status.latest)
         for step in status.pending:
+            lease.check()
             _apply(lakehouse, step, run_id)
-    finally:
-        leases.release(lease)
     return status
 
 

@@ -344,7 +344,7 @@ class DeltaRsEngine(StorageEngine):
 
     def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:
         """Compact small files, z-ordering by the given columns if any."""
-        return maintenance.optimize(self._open_to_write(uri), zorder_columns, self._options)
+        return maintenance.optimize(uri, self._open_to_write(uri), zorder_columns, self._options)
 
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""

@@ -224,7 +224,10 @@ def vacuum(
 
 
 def optimize(
-    dt: DeltaTable, zorder_columns: Sequence[str], storage_options: Mapping[str, str] | None
+    uri: str,
+    dt: DeltaTable,
+    zorder_columns: Sequence[str],
+    storage_options: Mapping[str, str] | None,
 ) -> OptimizeResult:
     """Compact small files, z-ordering when columns are given, if delta-rs rewrites them exactly.
 
@@ -234,7 +237,6 @@ def optimize(
         UnrepresentableValuesError: a data file stores INT96 timestamps, which delta-rs's
             rewrite turns into other instants when they lie outside the nanosecond range.
     """
-    uri = dt.table_uri
     if uses_column_mapping(dt):
         raise UnsupportedTableFeatureError(uri, "columnMapping", ENGINE_NAME, operation="OPTIMIZE")
     legacy = int96_files(dt, storage_options)

@@ -2,26 +2,31 @@
 
 Why not `DeltaTable.to_pyarrow_dataset()` (nor `to_pyarrow_table()`, a thin wrapper over it):
 that dataset reads its files through `pyarrow.fs.PyFileSystem(DeltaStorageHandler(...))`, a
-filesystem implemented in Python. Arrow's CPU and I/O thread pools (scanner readahead, and
-`pre_buffer=True`, which deltalake sets, even with `use_threads=False`) therefore call into
-Python and release Python objects (the handler's file objects) from C++ threads. When such a
-thread still needs the GIL while the interpreter finalizes, CPython 3.11 ends it with
-`pthread_exit`; the forced unwind crosses a `noexcept` C++ frame and libstdc++ aborts the whole
-process: "terminate called without an active exception", exit code 134 (SIGABRT). The work was
-done and committed, but the run worker dies, and a run launcher reports a crash.
+filesystem implemented in Python. Arrow's scanner keeps working on its CPU and I/O thread pools
+after the Python call returns (readahead, and the `pre_buffer=True` reads deltalake asks for,
+even with `use_threads=False`), and that trailing work closes and releases the handler's
+Python file objects, which needs the GIL. When it runs while the interpreter finalizes, the
+process dies (most likely: CPython 3.11 ends a thread asking for the GIL then with
+`pthread_exit`, whose forced unwind through a `noexcept` C++ frame makes libstdc++ abort):
+"terminate called without an active exception", exit code 134 (SIGABRT), after the work was
+committed. It strikes when a read (or an abandoned batch
+generator) comes shortly before the process exits, as in a run worker or a short script.
 
 Upstream: delta-io/delta-rs#2184 ("terminate called without an active exception": a short
-script that writes and then reads with deltalake aborts at exit on Linux), and the pyarrow side,
-apache/arrow#50482 (Python-implemented file sources leave thread-pool work that blocks or aborts
-interpreter shutdown; `use_threads=False` only narrows it) and apache/arrow#34314 (the same
-SIGABRT from the dataset scanner's readahead generator being destroyed late).
+script that writes and reads with deltalake aborts at exit on Linux, now and then). The
+mechanism is Arrow's, described by its maintainers in apache/arrow#33975 ("read_table cleanup
+work is still happening after the method returns ... it tries to close the file and that tries
+to grab the GIL but python is already shutdown so this crashes"; `use_threads=False` or a sleep
+before exit hides it) and apache/arrow#36389 (the scanner still running after the call).
 
-Measured here (deltalake 1.6.6, pyarrow 26, Python 3.11, 20 runs per path): `to_pyarrow_table()`
-aborted 4/20, `to_pyarrow_dataset().to_table()` 3/20, and even `to_batches(use_threads=False)`
-1/20; `DeltaTable.scan()` and `QueryBuilder` 0/20. `scan()` runs delta-rs's own DataFusion scan:
-its tokio threads never touch Python objects, and the Arrow C stream hands batches to the caller
-on the caller's thread. It also reads column-mapped tables by logical name (pyarrow datasets
-read their physical columns as nulls) and legacy INT96 timestamps as microseconds.
+Measured here (deltalake 1.6.6, pyarrow 26, Python 3.11, fresh process per run, 20 runs per
+path, read then exit): `to_pyarrow_table()` aborted 4/20 and 3/20, `to_pyarrow_dataset()
+.to_table()` 3/20, even `to_batches(use_threads=False)` 1/20; `DeltaTable.scan()` and
+`QueryBuilder` 0/20. `scan()` runs delta-rs's own DataFusion scan: its tokio threads never touch
+Python objects, and the Arrow C stream hands every batch over on the caller's thread, so nothing
+of the read is left running once the stream is exhausted or closed. It also reads column-mapped
+tables by logical name (pyarrow datasets read their physical columns as nulls) and legacy INT96
+timestamps as microseconds.
 """
 
 from __future__ import annotations
