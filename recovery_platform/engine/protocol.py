@@ -20,6 +20,7 @@ from dataclasses import dataclass
 __all__ = [
     "LEGACY_READER_FEATURES",
     "LEGACY_WRITER_FEATURES",
+    "WRITER_ONLY_FEATURES",
     "TableProtocol",
 ]
 
@@ -43,6 +44,17 @@ LEGACY_WRITER_FEATURES: dict[int, frozenset[str]] = {
     6: _W6,
 }
 """Features implied by each writer version before table features (writer version 7)."""
+
+WRITER_ONLY_FEATURES = frozenset({
+    "appendOnly", "invariants", "checkConstraints", "changeDataFeed", "generatedColumns",
+    "identityColumns", "domainMetadata", "rowTracking", "inCommitTimestamp", "clustering",
+    "icebergCompatV1", "icebergCompatV2", "allowColumnDefaults", "checkpointProtection",
+    "icebergWriterCompatV1",
+})
+"""Features only writers must understand (the Delta protocol's writer-only table features).
+
+Engines that report one union of features (Spark's `DESCRIBE DETAIL`) are split by this list;
+a feature not on it counts as a reader feature too, so an unknown one is refused for reading."""
 
 TABLE_FEATURES_READER_VERSION = 3
 TABLE_FEATURES_WRITER_VERSION = 7
@@ -72,6 +84,15 @@ class TableProtocol:
             frozenset(reader_features or ()),
             frozenset(writer_features or ()),
         )
+
+    @classmethod
+    def of_union(
+        cls, min_reader_version: int, min_writer_version: int, features: Iterable[str]
+    ) -> TableProtocol:
+        """A protocol from one list naming every feature, reader and writer ones together."""
+        named = frozenset(features)
+        readers = named - WRITER_ONLY_FEATURES if min_reader_version >= 3 else frozenset()
+        return cls(int(min_reader_version), int(min_writer_version), readers, named)
 
     def features_to_read(self) -> frozenset[str]:
         """Every feature a reader must understand, legacy ones included."""

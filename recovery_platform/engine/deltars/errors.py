@@ -41,6 +41,7 @@ _CONFLICT = re.compile(
     re.IGNORECASE,
 )
 _UNSUPPORTED = re.compile(r"unsupported table features required: \[?([^\]]*)", re.IGNORECASE)
+_FEATURE_NOT_SUPPORTED = re.compile(r"feature '([^']+)' is not supported", re.IGNORECASE)
 _DAMAGED_LOG = re.compile(
     r"contiguous commit files|log segment|json error|invalid json|checkpoint|"
     r"failed to parse|missing metadata|no metadata found|protocol action",
@@ -75,6 +76,11 @@ def translate(exc: Exception, call: Call) -> EngineError:
         return TableNotFoundError(f"no Delta table at {call.uri} ({call.operation}: {text})")
     if isinstance(exc, CommitFailedError):
         return _commit_error(exc, call)
+    unknown = _FEATURE_NOT_SUPPORTED.search(text)
+    if isinstance(exc, DeltaError) and unknown:
+        return UnsupportedTableFeatureError(
+            call.uri or "?", unknown.group(1), ENGINE_NAME, detail=text
+        )
     if isinstance(exc, DeltaProtocolError):
         feature = _first_feature(text)
         return UnsupportedTableFeatureError(call.uri or "?", feature, ENGINE_NAME, detail=text)

@@ -42,6 +42,10 @@ _REFUSED = ("DELTA_CANNOT_MODIFY_APPEND_ONLY", "DELTA_VIOLATE_CONSTRAINT",
 _CORRUPT = ("DELTA_VERSIONS_NOT_CONTIGUOUS", "DELTA_LOG_FILE_NOT_FOUND", "MALFORMED",
             "JsonParseException", "JSON", "not a Parquet file", "magic number",
             "CANNOT_READ_FILE_FOOTER", "DELTA_STATE_RECOVER_ERROR", "DELTA_CHECKPOINT")
+_FEATURE_NAMED = re.compile(
+    r"feature\(s\)[^:\n]*:\s*`?([A-Za-z][A-Za-z0-9_-]*)|feature '([A-Za-z][A-Za-z0-9_-]*)'",
+    re.IGNORECASE,
+)
 _AVAILABLE = re.compile(r"available versions?:?\s*\[?\s*(\d+)", re.IGNORECASE)
 
 
@@ -64,7 +68,10 @@ def _first_line(text: str) -> str:
 
 def translate(exc: Exception, call: Call) -> EngineError:
     """The seam's error for `exc`, raised by `call`; the guard chains `exc` to it."""
-    condition, text = condition_of(exc), str(exc)
+    condition = condition_of(exc)
+    java = getattr(exc, "java_exception", None)
+    # a Py4JJavaError's own first line only names the Java call; its exception says what failed
+    text = f"{java}\n{exc}" if java is not None else str(exc)
     short = _first_line(text)
     if _any(_CONFLICT, condition, type(exc).__name__, text):
         return ConcurrentCommitError(
@@ -82,9 +89,10 @@ def translate(exc: Exception, call: Call) -> EngineError:
             "Spark refuses to time-travel beyond it"
         )
     if _any(_FEATURES, condition, text):
-        feature = re.search(r"\b(?:features?|feature\(s\))\b\W+([A-Za-z][A-Za-z0-9_-]*)", text)
+        feature = _FEATURE_NAMED.search(text)
         return UnsupportedTableFeatureError(
-            call.uri or "?", feature.group(1) if feature else "unknown", ENGINE_NAME,
+            call.uri or "?", next(g for g in feature.groups() if g) if feature else "unknown",
+            ENGINE_NAME,
             detail=short,
         )
     if _any(_REFUSED, condition, text):

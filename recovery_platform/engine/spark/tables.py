@@ -74,11 +74,9 @@ def check_features(spark: SparkSession, uri: str, *, writing: bool) -> None:
         row = DeltaTable.forPath(spark, uri).detail().select(
             "minReaderVersion", "minWriterVersion", "tableFeatures"
         ).collect()[0]
-    named = frozenset(row["tableFeatures"] or ())
-    # Spark lists every feature, legacy ones included, in one list: split it by the versions
-    protocol = TableProtocol.of(
-        row["minReaderVersion"], row["minWriterVersion"],
-        named if row["minReaderVersion"] >= 3 else (), named,
+    # Spark lists every feature, legacy ones included, in one list
+    protocol = TableProtocol.of_union(
+        row["minReaderVersion"], row["minWriterVersion"], row["tableFeatures"] or ()
     )
     feature = protocol.first_unsupported(READER_FEATURES, WRITER_FEATURES, writing=writing)
     if feature is not None:
