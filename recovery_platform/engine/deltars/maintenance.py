@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import DeltaTable
 from deltalake.fs import DeltaStorageHandler
-from pyarrow.fs import FileType, PyFileSystem
+from pyarrow.fs import FileSystem, FileType, LocalFileSystem, PyFileSystem
 
 from recovery_platform.engine.deltars.errors import ENGINE_NAME
 from recovery_platform.engine.deltars.table import (
@@ -259,10 +259,17 @@ def optimize(
 
 def int96_files(dt: DeltaTable, storage_options: Mapping[str, str] | None) -> list[str]:
     """Data files of the loaded version with a column stored as Parquet INT96 (footers only)."""
-    filesystem = PyFileSystem(DeltaStorageHandler(dt.table_uri, dict(storage_options or {})))
+    uris = dt.file_uris()
+    if all("://" not in uri for uri in uris):
+        # local files through Arrow's own filesystem: no Python filesystem left for exit
+        located = list(zip(uris, uris, strict=True))
+        filesystem: FileSystem = LocalFileSystem()
+    else:
+        located = [(path, unquote(path)) for path in file_sizes(dt)]
+        filesystem = PyFileSystem(DeltaStorageHandler(dt.table_uri, dict(storage_options or {})))
     found = []
-    for path in file_sizes(dt):
-        schema = pq.read_metadata(unquote(path), filesystem=filesystem).schema
+    for path, location in located:
+        schema = pq.read_metadata(location, filesystem=filesystem).schema
         if any(schema.column(i).physical_type == "INT96" for i in range(len(schema))):
             found.append(path)
     return found

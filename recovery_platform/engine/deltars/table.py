@@ -22,10 +22,10 @@ from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties
 from deltalake.exceptions import DeltaError
 from deltalake.exceptions import TableNotFoundError as DeltaTableNotFoundError
 from deltalake.fs import DeltaStorageHandler
-from pyarrow.dataset import ParquetReadOptions
 from pyarrow.fs import FileType
 
 from recovery_platform.engine.deltars.errors import ENGINE_NAME
+from recovery_platform.engine.deltars.scan import record_batches
 from recovery_platform.engine.errors import (
     CorruptTableError,
     TableNotFoundError,
@@ -47,9 +47,6 @@ WRITER_FEATURES = READER_FEATURES | {
 identity columns, row tracking, domain metadata, in-commit timestamps, type widening and the
 vacuum protocol check, and would write deletion-vector and v2-checkpoint tables regardless."""
 BATCH_ROWS = 131_072
-PARQUET_READ_OPTIONS = ParquetReadOptions(coerce_int96_timestamp_unit="us")
-"""Legacy INT96 timestamps (Spark's and Hive's old default) read as microseconds, Delta's own
-unit: read as nanoseconds, dates before 1677 or after 2262 fail or wrap around."""
 KEEP_LOG = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
 """Post-commit settings of every commit this engine makes: log checkpoints as usual, but never
 delete expired log entries, since a checkpoint may pin a version older than the table's log
@@ -224,11 +221,8 @@ def iter_batches(
 
 
 def _raw_batches(dt: DeltaTable, names: list[str]) -> Iterator[pa.RecordBatch]:
-    if not uses_column_mapping(dt):
-        dataset = dt.to_pyarrow_dataset(parquet_read_options=PARQUET_READ_OPTIONS)
-        yield from dataset.to_batches(columns=names, batch_size=BATCH_ROWS)
-        return
-    yield from pa.RecordBatchReader.from_stream(dt.scan(columns=names))
+    # through delta-rs's own scan, never a pyarrow dataset: see `scan` for why
+    yield from record_batches(dt, names, BATCH_ROWS)
 
 
 def read_table(
