@@ -9,8 +9,8 @@ handed to the engine's translator, which picks the seam's error class and words,
 original exception is chained as the cause.
 
 `is_restorable` answers instead of raising: every error it can explain becomes
-`Restorability(False, reason)`; only an unreachable store is raised, since then nothing is
-known about the version.
+`Restorability(False, reason)`; only an unreachable store (nothing is known about the version)
+and an argument it cannot accept are raised.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from recovery_platform.engine.errors import EngineError, StorageUnreachableError
+from recovery_platform.engine.errors import (
+    EngineError,
+    InvalidRequestError,
+    StorageUnreachableError,
+)
 from recovery_platform.engine.interface import StorageEngine
 from recovery_platform.engine.values import Restorability
 
@@ -97,13 +101,17 @@ def _guard(name: str, method: Callable[..., Any], translate: Translator) -> Call
 
 
 def _answering(method: Callable[..., Restorability]) -> Callable[..., Restorability]:
-    """`is_restorable`: an explained error is the answer; an unreachable store is raised."""
+    """`is_restorable`: an explained error is the answer.
+
+    An unreachable store (nothing is known) and an argument it cannot accept (the caller's
+    mistake, not the table's state) are raised.
+    """
 
     @functools.wraps(method)
     def answering(self: StorageEngine, *args: Any, **kwargs: Any) -> Restorability:
         try:
             return method(self, *args, **kwargs)
-        except StorageUnreachableError:
+        except (StorageUnreachableError, InvalidRequestError):
             raise
         except EngineError as exc:
             return Restorability(False, str(exc))

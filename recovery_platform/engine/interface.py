@@ -40,8 +40,14 @@ class StorageEngine(ABC):
     - `commit_metadata` keys and values are strings; they appear again in
       `CommitInfo.user_metadata` of the commit they were written with.
     - `version=None` means the latest version.
-    - A table using a feature the engine cannot handle raises `UnsupportedTableFeatureError`
-      before anything is read or written.
+    - A table whose protocol needs a feature outside `capabilities.reader_features` (to read)
+      or `capabilities.writer_features` (to write or restore) raises
+      `UnsupportedTableFeatureError` before anything is read or written.
+    - Every public method raises only `EngineError` subclasses naming the table, the version
+      and the cause, the library's exception chained (`engine.guard`); `is_restorable`
+      answers `Restorability(False, reason)` instead and raises only when the store is
+      unreachable.
+    - No commit deletes log entries (expired-log cleanup is a maintenance decision).
     """
 
     capabilities: EngineCapabilities

@@ -1,7 +1,9 @@
 """The delta-rs engine: the default `StorageEngine`, running in-process on one machine.
 
-Each method opens the table through `open_table`, which refuses tables with deletion vectors
-before anything is touched (delta-rs's pyarrow reads would silently return deleted rows).
+Each method opens the table through `open_table`, which refuses tables whose protocol needs a
+feature outside the engine's allowlist (`table.READER_FEATURES` / `WRITER_FEATURES`) before
+anything is touched: delta-rs would silently return rows deleted by deletion vectors, and
+commit to tables whose identity columns or row tracking it does not maintain.
 The heavier computations live in the sibling modules; loaded versions are kept and reused by
 `snapshots.TableSnapshots`.
 """
