@@ -41,6 +41,8 @@ PURPOSE: dict[str, str] = {
     "apply can be explained and resumed.",
     "SchemaVersions": "One row per metadata migration step applied to this lakehouse; the "
     "highest `Version` is the lakehouse's schema version (see Schema versions below).",
+    "CheckpointIntegrity": "One row per checkpoint and pinned table each time the weekly "
+    "integrity check proves (or fails to prove) that the pinned version is still restorable.",
 }
 
 HEADER = """# Metadata tables

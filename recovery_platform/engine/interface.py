@@ -276,3 +276,11 @@ class StorageEngine(ABC):
     @abstractmethod
     def is_restorable(self, uri: str, version: int, table_id: str) -> Restorability:
         """The log loads, every data file the version needs exists, and the id is `table_id`."""
+
+    @abstractmethod
+    def without_memory(self) -> StorageEngine:
+        """An engine of the same kind and settings that remembers no earlier answer.
+
+        Integrity proofs recompute everything from the data: an answer remembered for a
+        version (counts, fingerprints, loaded snapshots) would prove only the memory.
+        """

@@ -58,6 +58,8 @@ COUNT_COLUMNS = {
     "deleted": "RowsDeleted",
     "purged": "RowsPurged",
     "reactivated": "RowsReactivated",
+    "files": "FilesAffected",
+    "bytes": "BytesAffected",
 }
 
 

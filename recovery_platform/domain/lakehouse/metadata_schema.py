@@ -29,6 +29,7 @@ class MetadataTable(StrEnum):
     RollbackPlans = "RollbackPlans"
     RollbackPlanTables = "RollbackPlanTables"
     SchemaVersions = "SchemaVersions"
+    CheckpointIntegrity = "CheckpointIntegrity"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("PipelineRunId", S, "Dagster run id that created it."),
         _c("RequestedBy", S, "Who asked for it (manual, purge, rollback checkpoints)."),
         _c("LongTerm", B, "Manual checkpoint kept with long-term retention."),
+        _c("IntegrityStatus", S, "Verified or Unrestorable by the last integrity check; null "
+           "before the first. The rollback planner refuses Unrestorable."),
+        _c("IntegrityCheckedAt", TS, "When the last integrity check ran."),
+        _c("IntegrityNotes", S, "Why the last integrity check failed, per table."),
+        _c("DeactivatedAt", TS, "When retention enforcement set IsActive to false."),
     ),
     MetadataTable.CheckpointTables: (
         _c("CheckpointId", S, "Parent checkpoint.", nullable=False),
@@ -124,6 +130,8 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("DeltaVersion", I64, "Table version written or pinned by the step."),
         _c("DetailsJson", S, "Step-specific details, JSON."),
         _c("ErrorMessage", S, "Error in plain words when Status is Failed or Held."),
+        _c("FilesAffected", I64, "Files a maintenance step removed, rewrote or would remove."),
+        _c("BytesAffected", I64, "Bytes a maintenance step reclaimed or would reclaim."),
     ),
     MetadataTable.DataValidation: (
         _c("ValidationId", S, "Unique id.", nullable=False),
@@ -232,6 +240,23 @@ COLUMNS: dict[MetadataTable, tuple[Column, ...]] = {
         _c("AppliedAt", TS, "When the step completed.", nullable=False),
         _c("PipelineRunId", S, "Run that applied it (empty from the command line)."),
         _c("AppliedBy", S, "recovery_platform release that applied it."),
+    ),
+    MetadataTable.CheckpointIntegrity: (
+        _c("CheckId", S, "Unique id.", nullable=False),
+        _c("PipelineRunId", S, "Dagster run id of the integrity run."),
+        _c("CheckpointId", S, "Checkpoint checked.", nullable=False),
+        _c("TableName", S, "Pinned table checked.", nullable=False),
+        _c("DeltaVersion", I64, "Pinned version checked.", nullable=False),
+        _c("Mode", S, "shallow (log, files, id, counts) or deep (also the fingerprint).",
+           nullable=False),
+        _c("Restorable", B, "Every check below passed.", nullable=False),
+        _c("LogLoads", B, "The pinned version's log loads."),
+        _c("MissingFiles", I64, "Data files the version references that storage lacks."),
+        _c("TableIdMatches", B, "The table id is the recorded one (not recreated)."),
+        _c("CountsMatch", B, "Counts recomputed at the version equal the recorded ones."),
+        _c("FingerprintMatches", B, "Fingerprint recomputed equals the recorded one (deep)."),
+        _c("Reason", S, "Why the pin is not restorable, in plain words."),
+        _c("CheckedAt", TS, "When.", nullable=False),
     ),
 }
 

@@ -133,6 +133,15 @@ BASELINE_NAME = "first_release"
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "add_schema_versions", (AddTable(MetadataTable.SchemaVersions),)),
+    Migration(3, "add_checkpoint_lifecycle", (
+        AddColumn(MetadataTable.CheckpointHistory, "IntegrityStatus"),
+        AddColumn(MetadataTable.CheckpointHistory, "IntegrityCheckedAt"),
+        AddColumn(MetadataTable.CheckpointHistory, "IntegrityNotes"),
+        AddColumn(MetadataTable.CheckpointHistory, "DeactivatedAt"),
+        AddColumn(MetadataTable.SyncAuditLog, "FilesAffected"),
+        AddColumn(MetadataTable.SyncAuditLog, "BytesAffected"),
+        AddTable(MetadataTable.CheckpointIntegrity),
+    )),
 )
 """Every step since version 1, in order. Append only: a released step never changes."""
 

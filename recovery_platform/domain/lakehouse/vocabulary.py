@@ -29,6 +29,13 @@ class ValidationStatus(StrEnum):
     Pending = "Pending"
 
 
+class IntegrityStatus(StrEnum):
+    """What the last integrity check found; an `Unrestorable` checkpoint is never a target."""
+
+    Verified = "Verified"
+    Unrestorable = "Unrestorable"
+
+
 class OperationType(StrEnum):
     """Every operation written to `SyncAuditLog` uses one of these."""
 

@@ -93,6 +93,10 @@ class DeltaRsEngine(StorageEngine):
         self._key_indexes = VersionMemo(capacity=KEY_INDEXES_KEPT)
         self._snapshots = TableSnapshots(self._options)
 
+    def without_memory(self) -> DeltaRsEngine:
+        """A new engine with the same storage options and empty memos."""
+        return DeltaRsEngine(self._options)
+
     def _open(self, uri: str, version: int | None = None) -> DeltaTable:
         """A version for reading, shared: never moved nor written through."""
         return self._snapshots.to_read(uri, version)

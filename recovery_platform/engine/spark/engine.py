@@ -101,6 +101,10 @@ class SparkEngine(StorageEngine):
         for key, value in (storage_conf or {}).items():
             spark.conf.set(key, value)
 
+    def without_memory(self) -> SparkEngine:
+        """A new engine on the same session (Delta Lake refreshes its snapshots from the log)."""
+        return SparkEngine(self._spark)
+
     def _delta(self, uri: str) -> DeltaTable:
         return delta_table(self._spark, uri)
 

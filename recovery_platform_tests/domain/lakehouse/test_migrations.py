@@ -44,8 +44,9 @@ from recovery_platform_tests.engines import ENGINE_NAMES, make_engine
 CH, AUDIT = MetadataTable.CheckpointHistory, MetadataTable.SyncAuditLog
 STEPS = (
     Migration(2, "add_schema_versions", (AddTable(MetadataTable.SchemaVersions),)),
-    Migration(3, "add_long_term", (AddColumn(CH, "RequestedBy"), AddColumn(CH, "LongTerm"))),
-    Migration(4, "long_term_defaults_to_false", (Backfill(CH, "LongTerm", False),)),
+    Migration(3, "add_integrity_notes", (AddColumn(CH, "IntegrityNotes"),
+                                         AddColumn(CH, "DeactivatedAt"))),
+    Migration(4, "notes_default_to_none", (Backfill(CH, "IntegrityNotes", "none"),)),
     Migration(5, "rename_warning_status", (RenameValues(AUDIT, "Status", {"Warning": "Warned"}),)),
 )
 """Every kind of step, on real columns: what a later release's list looks like."""
@@ -88,28 +89,28 @@ def test_a_first_release_lakehouse_is_upgraded_step_by_step_and_keeps_its_histor
 ) -> None:
     house = lakehouse_on(engine_name, tmp_path)
     build_at_version(house, 1, STEPS)
-    assert "LongTerm" not in house.engine.schema(house.metadata_uri(CH)).names
+    assert "IntegrityNotes" not in house.engine.schema(house.metadata_uri(CH)).names
 
     found = migrate(house, run_id="run-upgrade", migrations=STEPS)
 
     assert (found.current, [m.version for m in found.pending]) == (1, [2, 3, 4, 5])
     assert recorded_version(house) == 5
-    assert versions_recorded(house) == [(2, "add_schema_versions"), (3, "add_long_term"),
-                                        (4, "long_term_defaults_to_false"),
+    assert versions_recorded(house) == [(2, "add_schema_versions"), (3, "add_integrity_notes"),
+                                        (4, "notes_default_to_none"),
                                         (5, "rename_warning_status")]
     store = MetadataStore(house)
     checkpoints = sorted(store.rows(CH), key=lambda r: r["CheckpointId"])
     assert [{k: r[k] for k in HISTORY[CH][0]} for r in checkpoints] == HISTORY[CH]
-    assert {(r["LongTerm"], r["RequestedBy"]) for r in checkpoints} == {(False, None)}
+    assert {(r["IntegrityNotes"], r["DeactivatedAt"]) for r in checkpoints} == {("none", None)}
     statuses = {r["AuditId"]: r["Status"] for r in store.rows(AUDIT)}
     assert statuses == {"a-0": "Succeeded", "a-1": "Warned", "a-2": "Held", "a-3": "Warned"}
     assert {r["RowsRead"] for r in store.rows(AUDIT)} == {0, 10, 20, 30}
     assert house.engine.schema(house.metadata_uri(CH)) == schema_of(CH)
-    store.append(CH, [{**HISTORY[CH][0], "CheckpointId": "cp-new", "LongTerm": True}])
-    assert store.rows(CH, equals={"CheckpointId": "cp-new"})[0]["LongTerm"] is True
+    store.append(CH, [{**HISTORY[CH][0], "CheckpointId": "cp-new", "IntegrityNotes": "ok"}])
+    assert store.rows(CH, equals={"CheckpointId": "cp-new"})[0]["IntegrityNotes"] == "ok"
     commits = house.engine.history(house.metadata_uri(CH))
     assert [c.user_metadata.get(MIGRATION_KEY) for c in commits[1:3]] == [
-        "4:long_term_defaults_to_false", "3:add_long_term"]
+        "4:notes_default_to_none", "3:add_integrity_notes"]
 
 
 def test_a_crash_between_steps_resumes_where_it_stopped(
@@ -123,7 +124,7 @@ def test_a_crash_between_steps_resumes_where_it_stopped(
     assert not LeaseStore(house.lease_root).holder(METADATA_SCHEMA_LEASE)
 
     monkeypatch.setenv(CRASH_ENV, "migration_4_applied")
-    with pytest.raises(MetadataSchemaError, match=r"step 4 'long_term_defaults_to_false'.*"
+    with pytest.raises(MetadataSchemaError, match=r"step 4 'notes_default_to_none'.*"
                                                   r"stays at schema version 3"):
         migrate(house, run_id="run-2", migrations=STEPS)
     assert recorded_version(house) == 3
@@ -132,7 +133,7 @@ def test_a_crash_between_steps_resumes_where_it_stopped(
     resumed = migrate(house, run_id="run-3", migrations=STEPS)
     assert [m.version for m in resumed.pending] == [4, 5]
     assert [v for v, _ in versions_recorded(house)] == [2, 3, 4, 5]
-    assert {r["LongTerm"] for r in MetadataStore(house).rows(CH)} == {False}
+    assert {r["IntegrityNotes"] for r in MetadataStore(house).rows(CH)} == {"none"}
 
 
 def test_a_failing_step_is_named_and_leaves_the_last_completed_version(house: Lakehouse) -> None:
@@ -159,7 +160,7 @@ def test_a_second_migrator_waits_for_the_first_or_refuses_naming_it(house: Lakeh
     started = time.monotonic()
     migrate(house, run_id="run-second", leases=leases, wait_seconds=30)
     assert time.monotonic() - started >= 0.4
-    assert versions_recorded(house) == [(2, "add_schema_versions")]
+    assert versions_recorded(house) == [(m.version, m.name) for m in MIGRATIONS]
 
 
 def test_a_lakehouse_newer_than_this_release_is_refused_and_not_written(house: Lakehouse) -> None:
