@@ -37,6 +37,11 @@ class ConcurrentCommitError(EngineError):
     `CommitRefusedError`, so an operator is never sent re-planning in a loop.
     """
 
+    @classmethod
+    def during(cls, failed: str, cause: str) -> ConcurrentCommitError:
+        """The one wording, after `failed` ("restore of <table> failed") and the library's cause."""
+        return cls(f"{failed}: another writer committed to the table meanwhile; re-plan ({cause})")
+
 
 class CommitRefusedError(EngineError):
     """The table refused the commit; nothing was committed and retrying will not help.
@@ -44,6 +49,12 @@ class CommitRefusedError(EngineError):
     The reason is the table's own: a constraint, an append-only table, a feature it cannot
     write, never another writer.
     """
+
+    @classmethod
+    def during(cls, failed: str, cause: str) -> CommitRefusedError:
+        """The one wording for a commit the table refused, with the library's cause."""
+        return cls(f"{failed}: the table refused the commit, and nothing was written; retrying "
+                   f"will not help ({cause})")
 
 
 class CorruptTableError(EngineError):
@@ -59,6 +70,11 @@ class UnrepresentableValuesError(EngineError):
 
 class StorageUnreachableError(EngineError):
     """The storage holding the table could not be reached or refused access."""
+
+    @classmethod
+    def during(cls, failed: str, cause: str) -> StorageUnreachableError:
+        """The one wording for storage that failed the call, with the library's cause."""
+        return cls(f"{failed}: the storage could not be reached or refused access ({cause})")
 
 
 class InvalidRequestError(EngineError, ValueError):

@@ -47,7 +47,11 @@ class StorageEngine(ABC):
       and the cause, the library's exception chained (`engine.guard`); `is_restorable`
       answers `Restorability(False, reason)` instead and raises only when the store is
       unreachable.
-    - No commit deletes log entries (expired-log cleanup is a maintenance decision).
+    - No commit deletes log entries the table's current log retention keeps: delta-rs never
+      cleans up the log on commit; Spark cleans up only at its log checkpoints with the
+      table's own retention (which the retention rule keeps covering every pin), and refuses
+      a RESTORE that would bring back a shorter one and clean up with it
+      (`engine.spark.log_keeping`).
     """
 
     capabilities: EngineCapabilities

@@ -304,7 +304,8 @@ def key_diff(
         try:
             diff = key_diff_by_cdf(latest, dt_low, dt_high, key, shape, low, high, sample_size,
                                    checked)
-        except (DeltaError, OSError):
+        except (DeltaError, OSError, pa.ArrowException):
+            # a file the feed needs is gone (a vacuum deleted an unpinned version's adds)
             diff = None
         if diff is not None:
             return diff if from_version <= to_version else reverse(diff)

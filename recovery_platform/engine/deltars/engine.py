@@ -46,6 +46,7 @@ from recovery_platform.engine.deltars.table import (
 )
 from recovery_platform.engine.guard import guard_operations
 from recovery_platform.engine.interface import Scalar, StorageEngine
+from recovery_platform.engine.retention_properties import check_retention
 from recovery_platform.engine.values import (
     CommitInfo,
     DuplicateKeys,
@@ -345,7 +346,7 @@ class DeltaRsEngine(StorageEngine):
         keep_versions: Sequence[int] = (),
     ) -> VacuumResult:
         """Remove unreferenced files older than the retention; never below 168 hours."""
-        maintenance.check_retention(retention_hours)
+        check_retention(retention_hours)
         return maintenance.vacuum(self._open_to_write(uri), retention_hours, dry_run, keep_versions)
 
     def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:

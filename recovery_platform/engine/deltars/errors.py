@@ -85,9 +85,7 @@ def translate(exc: Exception, call: Call) -> EngineError:
         feature = _first_feature(text)
         return UnsupportedTableFeatureError(call.uri or "?", feature, ENGINE_NAME, detail=text)
     if isinstance(exc, PermissionError | ConnectionError | TimeoutError):
-        return StorageUnreachableError(
-            f"{call.failed()}: the storage could not be reached or refused access ({text})"
-        )
+        return StorageUnreachableError.during(call.failed(), text)
     if isinstance(exc, FileNotFoundError) or (isinstance(exc, DeltaError) and _GONE.search(text)
                                               and "parquet" not in text.lower()):
         return VersionNotAvailableError(
@@ -97,9 +95,7 @@ def translate(exc: Exception, call: Call) -> EngineError:
         return _arrow_error(exc, call)
     if isinstance(exc, DeltaError):
         if _UNREACHABLE.search(text):
-            return StorageUnreachableError(
-                f"{call.failed()}: the storage could not be reached or refused access ({text})"
-            )
+            return StorageUnreachableError.during(call.failed(), text)
         if "parquet" in text.lower():
             return CorruptTableError(
                 f"{call.failed()}: a data file of {where} cannot be read as Parquet ({text})"
@@ -119,18 +115,12 @@ def translate(exc: Exception, call: Call) -> EngineError:
 def _commit_error(exc: CommitFailedError, call: Call) -> EngineError:
     text = str(exc)
     if is_concurrent_commit(exc):
-        return ConcurrentCommitError(
-            f"{call.failed()}: another writer committed to the table meanwhile; re-plan "
-            f"({text})"
-        )
+        return ConcurrentCommitError.during(call.failed(), text)
     if _UNSUPPORTED.search(text):
         return UnsupportedTableFeatureError(
             call.uri or "?", _first_feature(text), ENGINE_NAME, detail=text
         )
-    return CommitRefusedError(
-        f"{call.failed()}: the table refused the commit, and nothing was written; retrying "
-        f"will not help ({text})"
-    )
+    return CommitRefusedError.during(call.failed(), text)
 
 
 def _arrow_error(exc: pa.ArrowException, call: Call) -> EngineError:

@@ -8,7 +8,6 @@ the minimum retention, and a version is only "restorable" when every file it nee
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote
@@ -34,6 +33,7 @@ from recovery_platform.engine.errors import (
     VersionNotAvailableError,
 )
 from recovery_platform.engine.fingerprint import fingerprint_batches
+from recovery_platform.engine.retention_properties import check_retention, file_retention_hours
 from recovery_platform.engine.values import (
     OptimizeResult,
     Restorability,
@@ -41,12 +41,6 @@ from recovery_platform.engine.values import (
     StorageDelta,
     VacuumResult,
 )
-
-MIN_RETENTION_HOURS = 168
-"""Seven days: below this a vacuum can delete files a concurrent reader or a checkpoint needs."""
-
-_INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+(\w+?)s?\s*$", re.IGNORECASE)
-_HOURS_PER_UNIT = {"hour": 1.0, "day": 24.0, "week": 168.0, "minute": 1 / 60, "second": 1 / 3600}
 
 
 def file_sizes(dt: DeltaTable) -> dict[str, int]:
@@ -183,27 +177,8 @@ def restore(
     )
 
 
-def table_retention_hours(configuration: Mapping[str, str]) -> float | None:
-    """The table's own `delta.deletedFileRetentionDuration` in hours, if set and readable."""
-    text = configuration.get("delta.deletedFileRetentionDuration")
-    match = _INTERVAL.match(text or "")
-    if match is None:
-        return None
-    unit = match.group(2).lower()
-    return int(match.group(1)) * _HOURS_PER_UNIT[unit] if unit in _HOURS_PER_UNIT else None
 
 
-def check_retention(retention_hours: int) -> None:
-    """Refuse a retention below seven days before any table is opened.
-
-    Raises:
-        ValueError: `retention_hours` is below the platform minimum of 168 hours.
-    """
-    if retention_hours < MIN_RETENTION_HOURS:
-        raise ValueError(
-            f"retention_hours={retention_hours} is below the minimum of {MIN_RETENTION_HOURS} "
-            "hours (7 days); a shorter retention can destroy files that recovery needs"
-        )
 
 
 def vacuum(
@@ -211,7 +186,7 @@ def vacuum(
 ) -> VacuumResult:
     """Vacuum with at least seven days and at least the table's own retention."""
     check_retention(retention_hours)
-    own = table_retention_hours(dt.metadata().configuration)
+    own = file_retention_hours(dt.metadata().configuration)
     effective = max(retention_hours, int(own + 0.999) if own is not None else 0)
     files = dt.vacuum(
         retention_hours=effective,

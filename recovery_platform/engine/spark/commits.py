@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from recovery_platform.engine.errors import VersionNotAvailableError
 from recovery_platform.engine.spark.frames import column
 from recovery_platform.engine.spark.sql import checked_int
-from recovery_platform.engine.spark.tables import delta_table, table_id_of
+from recovery_platform.engine.spark.tables import delta_table, table_detail
 from recovery_platform.engine.values import NO_DATA_CHANGE_OPERATIONS, CommitInfo, TableState
 
 if TYPE_CHECKING:
@@ -110,7 +110,8 @@ def table_state(spark: SparkSession, uri: str, version: int | None) -> TableStat
     Raises:
         VersionNotAvailableError: the version has no commit in the log.
     """
-    table = delta_table(spark, uri)
+    detail = table_detail(spark, uri)
+    table = delta_table(spark, uri, detail)
     if version is None:
         commits = [_commit_info(r) for r in _history_rows(table, 1)]
     else:
@@ -123,7 +124,7 @@ def table_state(spark: SparkSession, uri: str, version: int | None) -> TableStat
             "log cleanup removed it)"
         )
     return TableState(
-        version=commits[0].version, timestamp=commits[0].timestamp, table_id=table_id_of(table)
+        version=commits[0].version, timestamp=commits[0].timestamp, table_id=detail.table_id
     )
 
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from recovery_platform.engine.guard import guard_operations
 from recovery_platform.engine.interface import Scalar, StorageEngine
+from recovery_platform.engine.retention_properties import check_retention
 from recovery_platform.engine.spark import diff as spark_diff
 from recovery_platform.engine.spark import maintenance as spark_maintenance
 from recovery_platform.engine.spark import writes
@@ -39,10 +40,11 @@ from recovery_platform.engine.spark.summaries import fingerprints, row_counts
 from recovery_platform.engine.spark.tables import (
     READER_FEATURES,
     WRITER_FEATURES,
+    check_features,
     delta_table,
+    table_detail,
     table_exists,
     table_frame,
-    table_properties,
 )
 from recovery_platform.engine.values import (
     NO_DUPLICATES,
@@ -328,10 +330,11 @@ class SparkEngine(StorageEngine):
         with `keep_versions` the vacuum runs only if it would delete no file those versions
         need, and is refused otherwise.
         """
-        spark_maintenance.check_retention(retention_hours)
+        check_retention(retention_hours)
         table_location(uri)
         keep = [checked_int(v, "keep_versions") for v in keep_versions]
-        table = self._delta(uri)
+        detail = table_detail(self._spark, uri)
+        table = delta_table(self._spark, uri, detail)
         with committing(self._spark):
             return spark_maintenance.vacuum(
                 self._spark,
@@ -339,8 +342,8 @@ class SparkEngine(StorageEngine):
                 table,
                 retention_hours,
                 dry_run=dry_run,
-                kept_files=[self._frame(uri, v) for v in keep],
-                properties=self.get_properties(uri),
+                kept_files=[table_frame(self._spark, uri, v, detail) for v in keep],
+                properties=detail.properties,
             )
 
     def optimize(self, uri: str, *, zorder_columns: Sequence[str] = ()) -> OptimizeResult:
@@ -349,7 +352,9 @@ class SparkEngine(StorageEngine):
 
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
-        return table_properties(self._delta(uri))
+        detail = table_detail(self._spark, uri)
+        check_features(detail, writing=False)
+        return detail.properties
 
     def set_properties(self, uri: str, properties: Mapping[str, str]) -> int:
         """Set table properties in one commit; the only ALTER TABLE, from validated parts."""

@@ -74,9 +74,7 @@ def translate(exc: Exception, call: Call) -> EngineError:
     text = f"{java}\n{exc}" if java is not None else str(exc)
     short = _first_line(text)
     if _any(_CONFLICT, condition, type(exc).__name__, text):
-        return ConcurrentCommitError(
-            f"{call.failed()}: another writer committed to the table meanwhile; re-plan ({short})"
-        )
+        return ConcurrentCommitError.during(call.failed(), short)
     if condition == "DELTA_MISSING_DELTA_TABLE" or "is not a Delta table" in text:
         return TableNotFoundError(f"no Delta table at {call.uri}")
     if condition in ("DELTA_VERSION_NOT_FOUND", "DELTA_CANNOT_TIME_TRAVEL_VERSION") or (
@@ -96,10 +94,7 @@ def translate(exc: Exception, call: Call) -> EngineError:
             detail=short,
         )
     if _any(_REFUSED, condition, text):
-        return CommitRefusedError(
-            f"{call.failed()}: the table refused the commit, and nothing was written; retrying "
-            f"will not help ({short})"
-        )
+        return CommitRefusedError.during(call.failed(), short)
     if _any(_CORRUPT, condition, text):
         return CorruptTableError(
             f"{call.failed()}: the Delta log or a data file of {call.where()} is damaged or "
@@ -112,9 +107,7 @@ def translate(exc: Exception, call: Call) -> EngineError:
     if isinstance(exc, PermissionError | ConnectionError | TimeoutError) or _any(
         ("AccessDenied", "Permission denied", "UnknownHostException", "ConnectException"), text
     ):
-        return StorageUnreachableError(
-            f"{call.failed()}: the storage could not be reached or refused access ({short})"
-        )
+        return StorageUnreachableError.during(call.failed(), short)
     if isinstance(exc, ValueError | TypeError | KeyError):
         return InvalidRequestError(f"{call.failed()}: {short}")
     return EngineError(f"{call.failed()}: Spark reported: {short}")

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["file_sizes", "local_path", "relative_path"]
+__all__ = ["file_sizes", "local_path", "log_file_times", "relative_path"]
 
 
 def local_path(uri: str) -> str | None:
@@ -79,3 +79,36 @@ def _arrow_sizes(uris: Sequence[str]) -> dict[str, int | None]:
         info = filesystem.get_file_info(path)
         sizes[uri] = int(info.size or 0) if info.type == fs.FileType.File else None
     return sizes
+
+
+def log_file_times(spark: SparkSession, uri: str) -> dict[str, float]:
+    """Modification time (seconds since the epoch) of each file in the table's `_delta_log`.
+
+    Delta's log cleanup goes by these times, so predicting what a commit would clean needs them.
+    """
+    log = uri.rstrip("/") + "/_delta_log"
+    path = local_path(log)
+    if path is not None:
+        with os.scandir(path) as entries:
+            return {e.name: e.stat().st_mtime for e in entries if e.is_file()}
+    if getattr(spark, "_jvm", None) is not None:
+        return _hadoop_times(spark, log)
+    return _arrow_times(log)
+
+
+def _hadoop_times(spark: SparkSession, log: str) -> dict[str, float]:
+    jvm: Any = spark._jvm
+    conf = spark._jsparkSession.sessionState().newHadoopConf()
+    directory = jvm.org.apache.hadoop.fs.Path(log)
+    statuses = directory.getFileSystem(conf).listStatus(directory)
+    return {str(s.getPath().getName()): s.getModificationTime() / 1000 for s in statuses
+            if s.isFile()}
+
+
+def _arrow_times(log: str) -> dict[str, float]:
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(log)
+    infos = filesystem.get_file_info(fs.FileSelector(path))
+    return {i.base_name: i.mtime.timestamp() for i in infos
+            if i.type == fs.FileType.File and i.mtime is not None}

@@ -8,23 +8,27 @@ retention, and never deletes a file that a version the caller keeps still needs.
 
 from __future__ import annotations
 
-import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from recovery_platform.engine.errors import KeptFilesError, VersionNotAvailableError
+from recovery_platform.engine.retention_properties import check_retention, file_retention_hours
 from recovery_platform.engine.spark.commits import COMMIT_LOCK, committing
-from recovery_platform.engine.spark.files import file_sizes, relative_path
+from recovery_platform.engine.spark.files import file_sizes, log_file_times, relative_path
+from recovery_platform.engine.spark.log_keeping import LogKeeping, properties_at
 from recovery_platform.engine.spark.sql import checked_int, identifiers, vacuum_dry_run_sql
 from recovery_platform.engine.spark.summaries import fingerprints
 from recovery_platform.engine.spark.tables import (
+    TableDetail,
     delta_table,
     latest_version,
+    table_detail,
     table_exists,
     table_frame,
-    table_id_of,
     version_errors,
 )
+from recovery_platform.engine.spark.writes import set_properties
 from recovery_platform.engine.values import (
     OptimizeResult,
     Restorability,
@@ -38,9 +42,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
-    "MIN_RETENTION_HOURS",
     "RestorePlan",
-    "check_retention",
     "is_restorable",
     "missing_files",
     "optimize",
@@ -49,14 +51,8 @@ __all__ = [
     "vacuum",
 ]
 
-MIN_RETENTION_HOURS = 168
-"""Seven days: below this a vacuum can delete files a concurrent reader or a checkpoint needs."""
-
 SAFETY_MARGIN_HOURS = 1
 """The real vacuum keeps one hour more than its dry run, so it deletes a subset of that list."""
-
-_INTERVAL = re.compile(r"^\s*(?:interval\s+)?(\d+)\s+(\w+?)s?\s*$", re.IGNORECASE)
-_HOURS_PER_UNIT = {"hour": 1.0, "day": 24.0, "week": 168.0, "minute": 1 / 60, "second": 1 / 3600}
 
 
 def missing_files(spark: SparkSession, frame: DataFrame) -> list[str]:
@@ -81,8 +77,9 @@ def storage_delta(spark: SparkSession, before: DataFrame, after: DataFrame) -> S
 class RestorePlan:
     """What a restore from the current version to a target would do, decided before it runs."""
 
-    def __init__(self, spark: SparkSession, uri: str, current: DataFrame, target: DataFrame):
-        self._spark, self._uri = spark, uri
+    def __init__(self, spark: SparkSession, detail: TableDetail, current: DataFrame,
+                 target: DataFrame):
+        self._spark, self._uri, self._detail = spark, detail.uri, detail
         self._current, self._target = current, target
 
     def already_there(
@@ -97,7 +94,7 @@ class RestorePlan:
         deletes keep the file and change only its vector: there the content is compared too.
         """
         same_files = set(self._current.inputFiles()) == set(self._target.inputFiles())
-        if same_files and not self._uses_deletion_vectors():
+        if same_files and "deletionVectors" not in self._detail.protocol.features_to_read():
             return True
         gone = missing_files(self._spark, self._target)
         if gone:
@@ -112,13 +109,6 @@ class RestorePlan:
         current, target = fingerprints([self._current, self._target])
         return current == target
 
-    def _uses_deletion_vectors(self) -> bool:
-        from delta.tables import DeltaTable
-
-        detail = DeltaTable.forPath(self._spark, self._uri).detail()
-        features = detail.select("tableFeatures").collect()[0]["tableFeatures"] or []
-        return "deletionVectors" in features
-
 
 def restore(
     spark: SparkSession,
@@ -128,22 +118,31 @@ def restore(
     *,
     compare_content: bool,
 ) -> RestoreResult:
-    """Restore to `version` in one commit, or write nothing when the table already matches.
+    """Restore to `version`, or write nothing when the table already matches.
 
-    The commit lock is held from the plan to the commit, so restores in this process run one
-    at a time; the metadata reaches the commit through the session's `userMetadata` setting.
+    The commit lock is held from the plan to the last commit, so restores in this process run
+    one at a time; the metadata reaches each commit through the session's `userMetadata`
+    setting. A restore that would clean up log entries the table keeps today is refused, and
+    one that brings back a shorter retention is followed by a commit restating the current
+    one (`log_keeping`).
     """
     target_version = checked_int(version, "version")
     with COMMIT_LOCK:
-        table = delta_table(spark, uri)
-        before = latest_version(spark, uri)
-        plan = RestorePlan(
-            spark, uri, table_frame(spark, uri), table_frame(spark, uri, target_version)
-        )
+        detail = table_detail(spark, uri)
+        table = delta_table(spark, uri, detail)
+        before = latest_version(spark, uri, detail)
+        plan = RestorePlan(spark, detail, table_frame(spark, uri, None, detail),
+                           table_frame(spark, uri, target_version, detail))
         if plan.already_there(compare_content, fingerprints, target_version):
             return RestoreResult(before, before, noop=True, files_added=0, files_removed=0)
-        with committing(spark, commit_metadata), version_errors(uri, version):
-            metrics = table.restoreToVersion(target_version).collect()[0].asDict()
+        with version_errors(uri, target_version):
+            keeping = LogKeeping(uri, detail.properties, properties_at(spark, uri, target_version))
+        keeping.refuse_if_log_shrinks(log_file_times(spark, uri), time.time(), target_version)
+        with committing(spark, commit_metadata):
+            with version_errors(uri, version):
+                metrics = table.restoreToVersion(target_version).collect()[0].asDict()
+            if keeping.restate:
+                set_properties(spark, uri, keeping.restate)
         return RestoreResult(
             version_before=before,
             version_after=latest_version(spark, uri),
@@ -158,13 +157,14 @@ def is_restorable(spark: SparkSession, uri: str, version: int, table_id: str) ->
     target = checked_int(version, "version")
     if not table_exists(spark, uri):
         return Restorability(False, f"there is no Delta table at {uri} any more")
-    current_id = table_id_of(delta_table(spark, uri))
-    if current_id != table_id:
+    detail = table_detail(spark, uri)
+    delta_table(spark, uri, detail)  # a table this engine cannot restore is refused here
+    if detail.table_id != table_id:
         return Restorability(
             False, f"the table at {uri} was recreated: its id is no longer {table_id}"
         )
     try:
-        frame = table_frame(spark, uri, target)
+        frame = table_frame(spark, uri, target, detail)
     except VersionNotAvailableError as exc:
         return Restorability(False, f"version {target} cannot be restored: {exc}")
     missing = missing_files(spark, frame)
@@ -177,27 +177,8 @@ def is_restorable(spark: SparkSession, uri: str, version: int, table_id: str) ->
     return Restorability(True)
 
 
-def check_retention(retention_hours: int) -> None:
-    """Refuse a retention below seven days before any table is touched.
-
-    Raises:
-        ValueError: `retention_hours` is not an int or is below 168 hours.
-    """
-    if isinstance(retention_hours, bool) or not isinstance(retention_hours, int):
-        raise ValueError(f"retention_hours must be an int, got {retention_hours!r}")
-    if retention_hours < MIN_RETENTION_HOURS:
-        raise ValueError(
-            f"retention_hours={retention_hours} is below the minimum of {MIN_RETENTION_HOURS} "
-            "hours (7 days); a shorter retention can destroy files that recovery needs"
-        )
 
 
-def table_retention_hours(properties: Mapping[str, str]) -> float | None:
-    """The table's own `delta.deletedFileRetentionDuration` in hours, if set and readable."""
-    match = _INTERVAL.match(properties.get("delta.deletedFileRetentionDuration") or "")
-    if match is None or match.group(2).lower() not in _HOURS_PER_UNIT:
-        return None
-    return int(match.group(1)) * _HOURS_PER_UNIT[match.group(2).lower()]
 
 
 def _candidates(spark: SparkSession, uri: str, hours: int) -> list[str]:
@@ -225,7 +206,7 @@ def vacuum(
         KeptFilesError: a kept version needs a file the vacuum would delete.
     """
     check_retention(retention_hours)
-    own = table_retention_hours(properties)
+    own = file_retention_hours(properties)
     effective = max(retention_hours, int(own + 0.999) if own is not None else 0)
     candidates = _candidates(spark, uri, effective)
     needed = {path for frame in kept_files for path in frame.inputFiles()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from recovery_platform.engine.errors import TableNotFoundError, UnsupportedTableFeatureError
@@ -25,14 +26,15 @@ if TYPE_CHECKING:
 __all__ = [
     "READER_FEATURES",
     "WRITER_FEATURES",
+    "TableDetail",
     "check_features",
     "delta_table",
     "latest_version",
+    "table_detail",
     "table_exists",
     "table_frame",
-    "table_id_of",
-    "table_properties",
     "version_errors",
+    "writable",
 ]
 
 READER_FEATURES = frozenset({
@@ -62,27 +64,62 @@ def version_errors(uri: str, version: int | None) -> Iterator[None]:
         raise translate(exc, Call("read", uri, version)) from exc
 
 
-def check_features(spark: SparkSession, uri: str, *, writing: bool) -> None:
-    """Refuse a table whose protocol needs a feature outside this engine's allowlist.
+@dataclass(frozen=True)
+class TableDetail:
+    """What one DESCRIBE DETAIL tells about the latest version: read once per operation."""
+
+    uri: str
+    table_id: str
+    properties: dict[str, str]
+    protocol: TableProtocol
+
+
+def table_detail(spark: SparkSession, uri: str) -> TableDetail:
+    """The table's id, properties and protocol, from one DESCRIBE DETAIL.
 
     Raises:
-        UnsupportedTableFeatureError: naming the first such feature; nothing was read.
+        TableNotFoundError: no Delta table lives at `uri`.
     """
     from delta.tables import DeltaTable
 
+    if not table_exists(spark, uri):
+        raise TableNotFoundError(f"no Delta table at {uri}")
     with version_errors(uri, None):
         row = DeltaTable.forPath(spark, uri).detail().select(
-            "minReaderVersion", "minWriterVersion", "tableFeatures"
+            "id", "properties", "minReaderVersion", "minWriterVersion", "tableFeatures"
         ).collect()[0]
     # Spark lists every feature, legacy ones included, in one list
     protocol = TableProtocol.of_union(
         row["minReaderVersion"], row["minWriterVersion"], row["tableFeatures"] or ()
     )
-    feature = protocol.first_unsupported(READER_FEATURES, WRITER_FEATURES, writing=writing)
+    properties = {str(k): str(v) for k, v in (row["properties"] or {}).items()}
+    return TableDetail(uri, str(row["id"]), properties, protocol)
+
+
+def check_features(detail: TableDetail, *, writing: bool) -> None:
+    """Refuse a table whose protocol needs a feature outside this engine's allowlist.
+
+    Raises:
+        UnsupportedTableFeatureError: naming the first such feature; nothing was read.
+    """
+    feature = detail.protocol.first_unsupported(READER_FEATURES, WRITER_FEATURES,
+                                                writing=writing)
     if feature is not None:
         raise UnsupportedTableFeatureError(
-            uri, feature, ENGINE_NAME, operation="write to" if writing else "read"
+            detail.uri, feature, ENGINE_NAME, operation="write to" if writing else "read"
         )
+
+
+def writable(spark: SparkSession, uri: str) -> TableDetail:
+    """The table's detail, once the engine is known to be able to write it.
+
+    Raises:
+        TableNotFoundError: no Delta table lives at `uri`.
+        UnsupportedTableFeatureError: the table needs a feature this engine cannot write.
+    """
+    detail = table_detail(spark, uri)
+    check_features(detail, writing=True)
+    return detail
 
 
 def table_exists(spark: SparkSession, uri: str) -> bool:
@@ -92,27 +129,27 @@ def table_exists(spark: SparkSession, uri: str) -> bool:
     return bool(DeltaTable.isDeltaTable(spark, uri))
 
 
-def delta_table(spark: SparkSession, uri: str) -> DeltaTable:
-    """The table at `uri` for the Delta Lake Python API.
+def delta_table(spark: SparkSession, uri: str, detail: TableDetail | None = None) -> DeltaTable:
+    """The table at `uri` for the Delta Lake Python API, once its features are checked.
+
+    Pass the operation's `detail` when it has one, so the table is described only once.
 
     Raises:
         TableNotFoundError: no Delta table lives at `uri`.
     """
     from delta.tables import DeltaTable
 
-    if not table_exists(spark, uri):
-        raise TableNotFoundError(f"no Delta table at {uri}")
-    check_features(spark, uri, writing=True)
+    check_features(detail or table_detail(spark, uri), writing=True)
     return DeltaTable.forPath(spark, uri)
 
 
-def table_frame(spark: SparkSession, uri: str, version: int | None = None) -> DataFrame:
+def table_frame(
+    spark: SparkSession, uri: str, version: int | None = None, detail: TableDetail | None = None
+) -> DataFrame:
     """The table's rows at a version, as a lazy DataFrame (nothing is read yet)."""
     if version is not None:
         version = checked_int(version, "version")
-    if not table_exists(spark, uri):
-        raise TableNotFoundError(f"no Delta table at {uri}")
-    check_features(spark, uri, writing=False)
+    check_features(detail or table_detail(spark, uri), writing=False)
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)
@@ -122,17 +159,7 @@ def table_frame(spark: SparkSession, uri: str, version: int | None = None) -> Da
     return frame
 
 
-def latest_version(spark: SparkSession, uri: str) -> int:
+def latest_version(spark: SparkSession, uri: str, detail: TableDetail | None = None) -> int:
     """The table's latest version, from its last commit."""
-    return int(delta_table(spark, uri).history(1).select("version").collect()[0]["version"])
-
-
-def table_id_of(table: DeltaTable) -> str:
-    """The table id Delta gave the table at creation (a recreated table gets a new one)."""
-    return str(table.detail().select("id").collect()[0]["id"])
-
-
-def table_properties(table: DeltaTable) -> dict[str, str]:
-    """The table's properties (`delta.*` and others)."""
-    rows = table.detail().select("properties").collect()
-    return {str(k): str(v) for k, v in (rows[0]["properties"] or {}).items()}
+    table = delta_table(spark, uri, detail)
+    return int(table.history(1).select("version").collect()[0]["version"])

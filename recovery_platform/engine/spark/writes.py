@@ -22,6 +22,7 @@ from recovery_platform.engine.spark.tables import (
     latest_version,
     table_exists,
     table_frame,
+    writable,
 )
 
 if TYPE_CHECKING:
@@ -58,15 +59,16 @@ def append(
 ) -> int:
     """Append rows in one commit (creating the table if absent); returns the new version."""
     frame = frame_from_arrow(spark, data)
-    if table_exists(spark, uri):
-        frame = _conform(frame, table_frame(spark, uri))
+    detail = writable(spark, uri) if table_exists(spark, uri) else None
+    if detail is not None:
+        frame = _conform(frame, table_frame(spark, uri, None, detail))
     writer = frame.write.format("delta").mode("append")
     encoded = encode_metadata(commit_metadata)
     if encoded is not None:
         writer = writer.option("userMetadata", encoded)
     with committing(spark):
         writer.save(uri)
-    return latest_version(spark, uri)
+    return latest_version(spark, uri, detail)
 
 
 def _conform(frame: DataFrame, table: DataFrame) -> DataFrame:
@@ -132,9 +134,10 @@ def merge_upsert(
         return append(spark, uri, data, commit_metadata)
     from pyspark.sql import functions as F
 
-    source = _conform(frame_from_arrow(spark, data), table_frame(spark, uri))
+    detail = writable(spark, uri)
+    source = _conform(frame_from_arrow(spark, data), table_frame(spark, uri, None, detail))
     condition = F.col(f"t.{key}") == F.col(f"s.{key}")
-    merge = delta_table(spark, uri).alias("t").merge(source.alias("s"), condition)
+    merge = delta_table(spark, uri, detail).alias("t").merge(source.alias("s"), condition)
     with committing(spark, commit_metadata):
         merge.whenMatchedUpdateAll().whenNotMatchedInsertAll().withSchemaEvolution().execute()
     return latest_version(spark, uri)
@@ -151,7 +154,8 @@ def add_columns(
     The empty frame carries every existing column too, so NOT NULL columns are satisfied.
     """
     identifiers([f.name for f in fields])
-    table = table_frame(spark, uri)
+    detail = writable(spark, uri)
+    table = table_frame(spark, uri, None, detail)
     added = [f.with_nullable(True) for f in fields if f.name not in set(table.columns)]
     if added:
         new = frame_from_arrow(spark, pa.schema(added).empty_table())
@@ -162,7 +166,7 @@ def add_columns(
             writer = writer.option("userMetadata", encoded)
         with committing(spark):
             writer.save(uri)
-    return latest_version(spark, uri)
+    return latest_version(spark, uri, detail)
 
 
 def update_where(
@@ -181,7 +185,8 @@ def update_where(
     identifiers([*equals, *values])
     if not values:
         raise ValueError("update_where needs at least one column to set")
-    types = {f.name: f.dataType for f in table_frame(spark, uri).schema.fields}
+    detail = writable(spark, uri)
+    types = {f.name: f.dataType for f in table_frame(spark, uri, None, detail).schema.fields}
     unknown = [name for name in [*equals, *values] if name not in types]
     if unknown:
         raise ValueError(f"columns {unknown} are not in the table; it has {sorted(types)}")
@@ -192,19 +197,19 @@ def update_where(
     assignments: dict[str, str | Column] = {
         name: F.lit(value).cast(types[name]) for name, value in values.items()
     }
-    table = delta_table(spark, uri)
+    table = delta_table(spark, uri, detail)
     with committing(spark, commit_metadata):
         if condition is None:
             table.update(set=assignments)
         else:
             table.update(condition, assignments)
-    return latest_version(spark, uri)
+    return latest_version(spark, uri, detail)
 
 
 def set_properties(spark: SparkSession, uri: str, properties: Mapping[str, str]) -> int:
     """Set table properties in one commit; the only ALTER TABLE, from validated parts."""
     statement = alter_properties_sql(uri, properties)
-    delta_table(spark, uri)
+    detail = writable(spark, uri)
     with committing(spark):
         spark.sql(statement)
-    return latest_version(spark, uri)
+    return latest_version(spark, uri, detail)

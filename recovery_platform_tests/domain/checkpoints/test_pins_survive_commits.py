@@ -16,6 +16,7 @@ import pytest
 
 from recovery_platform.domain.checkpoints.retention import days_to_keep, required_changes
 from recovery_platform.engine import StorageEngine, TableState
+from recovery_platform.engine.errors import CommitRefusedError
 from recovery_platform_tests.engine.bronze import SCHEMA, ids, rows
 from recovery_platform_tests.engines import ENGINE_NAMES, make_engine
 
@@ -76,15 +77,31 @@ def test_pinned_versions_of_an_aged_log_survive_later_commits(
     _assert_pins_load(engine_name, uri, pinned, expected)
 
 
-def test_pinned_versions_of_an_aged_log_survive_a_restore_on_deltars(tmp_path: Path) -> None:
-    """A restore brings back the target's (shorter) retention; delta-rs never cleans on commit.
+@pytest.mark.parametrize("engine_name", ENGINE_NAMES)
+def test_pinned_versions_of_an_aged_log_survive_restores(tmp_path: Path, engine_name: str) -> None:
+    """A restore keeps the log and the raised retention, whatever the target version had.
 
-    On Spark a RESTORE cleans the log with the target version's retention (issue 14's note).
+    The version that raised the retention has it. Version 2 has Delta's default 30 days: Spark's
+    RESTORE would bring it back and clean up the 60-day-old log in its own commit, so Spark
+    refuses that restore (writing nothing); delta-rs never cleans up on commit.
     """
     uri = str(tmp_path / "bronze_account")
-    engine, pinned = _aged_table_with_pins("deltars", uri)
+    engine, pinned = _aged_table_with_pins(engine_name, uri)
+    secured, secured_at = engine.get_properties(uri), engine.state(uri).version
     expected = {p.version: engine.read(uri, version=p.version).num_rows for p in pinned}
     engine.append(uri, rows(ids(15, 20)))
-    engine.restore(uri, 2, commit_metadata={"why": "test"})
+    assert not engine.restore(uri, secured_at, commit_metadata={"why": "test"}).noop
     engine.append(uri, rows(ids(20, 25)))
-    _assert_pins_load("deltars", uri, pinned, expected)
+    if engine_name == "spark":
+        log = sorted(p.name for p in (Path(uri) / "_delta_log").iterdir())
+        with pytest.raises(CommitRefusedError, match=r"versions 0-3: .*Nothing was written"):
+            engine.restore(uri, 2, commit_metadata={"why": "test"})
+        assert sorted(p.name for p in (Path(uri) / "_delta_log").iterdir()) == log
+    else:
+        engine.restore(uri, 2, commit_metadata={"why": "test"})
+        assert engine.read(uri).num_rows == expected[2]
+    after = engine.get_properties(uri)
+    for key in ("delta.logRetentionDuration", "delta.deletedFileRetentionDuration"):
+        assert after.get(key) == secured.get(key), key
+    engine.append(uri, rows(ids(25, 30)))
+    _assert_pins_load(engine_name, uri, pinned, expected)
