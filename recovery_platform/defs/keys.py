@@ -3,6 +3,8 @@
 import dagster as dg
 
 BATCH_KEY = dg.AssetKey(["checkpoints", "daily_batch"])
+MAINTENANCE_REPORT_KEY = dg.AssetKey(["reports", "maintenance"])
+INTEGRITY_REPORT_KEY = dg.AssetKey(["reports", "checkpoint_integrity"])
 WRITERS_POOL = "bronze_writers"
 """Every op that writes bronze tables runs in this pool, so writers are visible in the UI."""
 

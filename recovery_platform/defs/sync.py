@@ -170,19 +170,8 @@ def _table_result(outcome: TableOutcome) -> dg.MaterializeResult | None:
                                 check_results=checks)
 
 
-SCHEDULE_TIMEZONE = "UTC"
-"""Explicit, so that "daily" means the same day everywhere."""
-
-
-@dg.schedule(
-    name="daily_sync_schedule",
-    job_name="daily_sync_job",
-    cron_schedule="0 2 * * *",
-    execution_timezone=SCHEDULE_TIMEZONE,
-    description="Daily at 02:00 UTC, after the CRM export lands; syncs that day's extracts.",
-)
-def daily_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Sync the extract dated the scheduled day, once per day (run key)."""
+def _sync_request(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Sync the extract dated the scheduled day (in UTC), once per day (run key)."""
     day = context.scheduled_execution_time.astimezone(UTC).date().isoformat()
     return dg.RunRequest(
         run_key=f"daily_sync_{day}",
@@ -190,6 +179,24 @@ def daily_sync_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
             "sync_date": day, "requested_by": "daily_sync_schedule"}}}},
         tags={"sync_date": day},
     )
+
+
+def sync_schedule(config: PlatformConfig) -> dg.ScheduleDefinition:
+    """`daily_sync_schedule` at the configured time (the seed's 02:00 UTC by default)."""
+    when = config.schedules["daily_sync"]
+    return dg.ScheduleDefinition(
+        name="daily_sync_schedule",
+        job_name="daily_sync_job",
+        cron_schedule=when.cron,
+        execution_timezone=when.timezone,
+        execution_fn=_sync_request,
+        description=f"Daily ({when.cron}, {when.timezone}), after the CRM export lands; syncs "
+        "that day's extracts.",
+    )
+
+
+daily_sync_schedule = sync_schedule(PlatformConfig(tables={}))
+"""The schedule at the default time, for tests and scripts that do not load a configuration."""
 
 
 BATCH_ALONE = ("the DailyBatch checkpoint is taken by the daily sync of its tables and cannot be "

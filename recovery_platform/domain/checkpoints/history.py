@@ -29,6 +29,7 @@ from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
 from recovery_platform.domain.lakehouse.vocabulary import (
     CheckpointType,
+    IntegrityStatus,
     OperationType,
     ValidationStatus,
 )
@@ -85,6 +86,14 @@ class Checkpoint:
     is_active: bool
     tables: tuple[PinnedTable, ...]
     notes: str | None = None
+    integrity_status: IntegrityStatus | None = None
+    """What the last integrity check found (`integrity`); None before the first."""
+    integrity_notes: str | None = None
+    integrity_checked_at: datetime | None = None
+
+    def expired(self, today: date) -> bool:
+        """Its retention date has passed, whether or not expiry has deactivated it yet."""
+        return self.retention_date < today
 
     def pin(self, table: str) -> PinnedTable:
         """The pin of one table; KeyError if the checkpoint does not include it."""
@@ -336,7 +345,31 @@ def _from_rows(row: dict[str, Any], store: MetadataStore) -> Checkpoint:
     children = store.rows(
         MetadataTable.CheckpointTables, equals={"CheckpointId": row["CheckpointId"]}
     )
+    return _checkpoint(row, children)
+
+
+def load_checkpoints(
+    store: MetadataStore, *, active: bool | None = None, ids: Collection[str] | None = None
+) -> list[Checkpoint]:
+    """Many checkpoints with their pins from one read of each checkpoint table, oldest first.
+
+    `active` keeps only active (True) or inactive (False) ones; `ids` only those listed.
+    """
+    equals = {} if active is None else {"IsActive": active}
+    parents = [r for r in store.rows(MetadataTable.CheckpointHistory, equals=equals)
+               if ids is None or r["CheckpointId"] in ids]
+    wanted = {r["CheckpointId"] for r in parents}
+    children: dict[str, list[dict[str, Any]]] = {c: [] for c in wanted}
+    for child in store.rows(MetadataTable.CheckpointTables):
+        if child["CheckpointId"] in wanted:
+            children[child["CheckpointId"]].append(child)
+    parents.sort(key=lambda r: r["CreatedDate"])
+    return [_checkpoint(r, children[r["CheckpointId"]]) for r in parents]
+
+
+def _checkpoint(row: Mapping[str, Any], children: Sequence[Mapping[str, Any]]) -> Checkpoint:
     pins = tuple(_pin_from_row(c) for c in sorted(children, key=lambda c: str(c["TableName"])))
+    integrity = row.get("IntegrityStatus")
     return Checkpoint(
         checkpoint_id=str(row["CheckpointId"]),
         name=str(row["CheckpointName"]),
@@ -347,6 +380,9 @@ def _from_rows(row: dict[str, Any], store: MetadataStore) -> Checkpoint:
         is_active=bool(row["IsActive"]),
         tables=pins,
         notes=row.get("Notes"),
+        integrity_status=IntegrityStatus(integrity) if integrity else None,
+        integrity_notes=row.get("IntegrityNotes"),
+        integrity_checked_at=row.get("IntegrityCheckedAt"),
     )
 
 

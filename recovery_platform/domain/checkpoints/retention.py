@@ -4,12 +4,17 @@ One rule for both engines. A checkpoint with retention R requires `delta.logRete
 `delta.deletedFileRetentionDuration` of every pinned table to be at least R days (Spark 4.1+
 refuses time travel beyond the latter). Creating the checkpoint raises them as needed and audits
 it: the platform never silently creates a checkpoint that could not be restored when needed.
+
+Once checkpoints expire, the same rule says how far the properties may come down again
+(`retention_report`, `lower_retention`): to what the remaining active checkpoints need, never
+below a floor (`retention_floors`), so storage is reclaimed once nothing needs it.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -17,6 +22,7 @@ from recovery_platform.domain.lakehouse.audit import AuditTrail
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
+from recovery_platform.domain.lakehouse.table_config import TableSpec
 from recovery_platform.domain.lakehouse.vocabulary import OperationType
 
 LOG_RETENTION = "delta.logRetentionDuration"
@@ -127,3 +133,103 @@ def days_still_needed_by_table(
             days = days_to_keep(row["CommitTimestamp"], retention_date)
             needed[row["TableName"]] = max(needed[row["TableName"]], days)
     return needed
+
+
+LOG_FLOOR_DAYS = 30
+"""Log retention is never lowered below Delta's default: nothing configures a shorter one."""
+
+
+def retention_floors(spec: TableSpec) -> dict[str, int]:
+    """The least each retention property may be lowered to, in days, for one table.
+
+    Log entries: Delta's default, 30 days. Removed data files: the table's configured
+    `vacuum_retention_hours` (at least 168 h, enforced when the configuration loads), since a
+    vacuum keeps max(configured hours, the property) anyway and the platform never lets files
+    go younger than that.
+    """
+    return {LOG_RETENTION: LOG_FLOOR_DAYS,
+            FILE_RETENTION: max(7, math.ceil(spec.vacuum_retention_hours / 24))}
+
+
+@dataclass(frozen=True)
+class TableRetention:
+    """A table's retention properties against what its active checkpoints still need."""
+
+    table: str
+    needed_days: int
+    """Days of history the longest-lived active checkpoint of the table still needs."""
+    log_days: float
+    file_days: float
+    floors: Mapping[str, int]
+
+    @property
+    def below_needed(self) -> bool:
+        """Some pinned version may lose its log entries or files before its checkpoint expires."""
+        return min(self.log_days, self.file_days) < self.needed_days
+
+    @property
+    def lowest(self) -> dict[str, int]:
+        """The value each property may be lowered to: what is needed, never below its floor."""
+        return {key: max(floor, self.needed_days) for key, floor in self.floors.items()}
+
+    @property
+    def lowerable(self) -> dict[str, int]:
+        """Properties above their lowest value, with that value: storage to reclaim."""
+        current = {LOG_RETENTION: self.log_days, FILE_RETENTION: self.file_days}
+        return {key: days for key, days in self.lowest.items() if current[key] > days}
+
+
+def current_days(properties: Mapping[str, str]) -> dict[str, float]:
+    """Both retention properties in days, Delta's defaults where unset."""
+    return {key: interval_days(properties[key]) if key in properties else default
+            for key, default in DELTA_DEFAULTS_DAYS.items()}
+
+
+def table_retention(
+    table: str, properties: Mapping[str, str], needed_days: int, floors: Mapping[str, int]
+) -> TableRetention:
+    """The retention facts of one table from its properties (pure)."""
+    days = current_days(properties)
+    return TableRetention(table=table, needed_days=needed_days, log_days=days[LOG_RETENTION],
+                          file_days=days[FILE_RETENTION], floors=dict(floors))
+
+
+def retention_report(
+    lakehouse: Lakehouse, store: MetadataStore, tables: Sequence[str], today: date
+) -> list[TableRetention]:
+    """For each table: what its active checkpoints need, what it keeps, what it could lower to.
+
+    Raises:
+        ValueError: a table's retention property is not a Delta interval this module reads.
+    """
+    needed = days_still_needed_by_table(store, tables, today)
+    return [
+        table_retention(table, lakehouse.engine.get_properties(lakehouse.bronze_uri(table)),
+                        needed[table], retention_floors(lakehouse.config.table(table)))
+        for table in tables
+    ]
+
+
+def lower_retention(
+    lakehouse: Lakehouse, table: str, days: int, audit: AuditTrail
+) -> RetentionAdjustment | None:
+    """Lower both retention properties to max(floor, `days`) where they are above it.
+
+    `days` must be what the table's active checkpoints still need
+    (`TableRetention.needed_days`): a shorter value would let a pinned version's history go.
+    The caller holds the table's lease (this is a commit to the table). Audited as
+    TableRetentionAdjusted, like `ensure_retention`; None when nothing is above.
+    """
+    uri = lakehouse.bronze_uri(table)
+    properties = lakehouse.engine.get_properties(uri)
+    facts = table_retention(table, properties, days,
+                            retention_floors(lakehouse.config.table(table)))
+    changes = {key: f"interval {target} days" for key, target in facts.lowerable.items()}
+    if not changes:
+        return None
+    before = {key: properties[key] for key in changes}
+    with audit.step(OperationType.TableRetentionAdjusted, table) as step:
+        step.delta_version = lakehouse.engine.set_properties(uri, changes)
+        step.details = {"before": before, "after": changes, "required_days": days,
+                        "lowered": True, "floors": facts.floors}
+    return RetentionAdjustment(table=table, before=before, after=changes)

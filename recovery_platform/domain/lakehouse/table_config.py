@@ -28,6 +28,8 @@ from recovery_platform.domain.lakehouse.table_config_model import (
     TABLE_NAME,
     TRACKING_COLUMNS,
     ConfigProblem,
+    ScheduleModel,
+    SchedulesModel,
     Settings,
     TableConfigError,
     TableModel,
@@ -134,11 +136,40 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a scheduled job runs: a five-field cron expression read in an IANA time zone."""
+
+    cron: str
+    timezone: str = "UTC"
+
+
+def _schedules(model: SchedulesModel) -> dict[str, Schedule]:
+    """Each schedule by its job's short name (daily_sync, weekly_maintenance, ...)."""
+    chosen: dict[str, ScheduleModel] = {n: getattr(model, n) for n in type(model).model_fields}
+    return {name: Schedule(s.cron, s.timezone) for name, s in chosen.items()}
+
+
+DEFAULT_SCHEDULES = _schedules(SchedulesModel())
+"""The seed's times: daily sync 02:00, maintenance Sundays 02:00, integrity Sundays 06:00 UTC."""
+
+
+@dataclass(frozen=True)
+class MaintenanceSettings:
+    """How the weekly maintenance and the integrity check behave."""
+
+    lease_wait_minutes: int = 120
+    metadata_vacuum_retention_hours: int = 720
+    integrity_deep: bool = True
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
-    """All declared tables, in declaration order."""
+    """All declared tables, in declaration order, and the platform's schedules."""
 
     tables: Mapping[str, TableSpec]
     source_path: str = field(default="")
+    schedules: Mapping[str, Schedule] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -206,7 +237,9 @@ def parse_platform_config(raw: Mapping[str, Any], *, source_path: str = "") -> P
     if problems:
         raise TableConfigError(problems)
     specs = {t.name: _table_spec(t, settings_of(t, model.defaults)) for t in model.tables}
-    return PlatformConfig(tables=specs, source_path=source_path)
+    return PlatformConfig(tables=specs, source_path=source_path,
+                          schedules=_schedules(model.schedules),
+                          maintenance=MaintenanceSettings(**model.maintenance.model_dump()))
 
 
 def _cross_field_problems(model: TablesFileModel) -> list[ConfigProblem]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -24,6 +25,7 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MANUAL_LONG_TERM = "ManualLongTerm"
 MIN_VACUUM_RETENTION_HOURS = 168
+CRON = re.compile(r"^\s*\S+(\s+\S+){4}\s*$")
 DELETED_COLUMN = "IsDeleted"
 PURGED_COLUMN = "IsPurged"
 LAST_SYNCED_COLUMN = "LastSynced"
@@ -158,11 +160,55 @@ class TableModel(SettingsModel):
     """The timestamp column purges cut on (one of `columns`)."""
 
 
+def _valid_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as unknown:
+        raise PydanticCustomError("timezone", "not an IANA time zone such as UTC or "
+                                  "Europe/Berlin") from unknown
+    return name
+
+
+class ScheduleModel(_Strict):
+    """When a scheduled job runs."""
+
+    cron: Annotated[str, Field(pattern=CRON.pattern)]
+    """Five-field cron expression (minute hour day-of-month month day-of-week)."""
+    timezone: Annotated[str, AfterValidator(_valid_timezone)] = "UTC"
+    """IANA time zone the cron expression is read in."""
+
+
+class SchedulesModel(_Strict):
+    """The platform's schedules (the seed's times by default)."""
+
+    daily_sync: ScheduleModel = ScheduleModel(cron="0 2 * * *")
+    """The daily sync, after the CRM export lands."""
+    weekly_maintenance: ScheduleModel = ScheduleModel(cron="0 2 * * 0")
+    """VACUUM, OPTIMIZE, checkpoint expiry: Sundays."""
+    checkpoint_integrity: ScheduleModel = ScheduleModel(cron="0 6 * * 0")
+    """Weekly proof that every active checkpoint is still restorable."""
+
+
+class MaintenanceModel(_Strict):
+    """How the weekly maintenance behaves."""
+
+    lease_wait_minutes: Annotated[int, Field(ge=0, le=720)] = 120
+    """How long maintenance waits for a table another run (the daily sync) is writing."""
+    metadata_vacuum_retention_hours: Annotated[int, Field(ge=720)] = 720
+    """VACUUM retention of the metadata tables (at least 720 hours)."""
+    integrity_deep: bool = True
+    """Whether the scheduled integrity check also recomputes fingerprints."""
+
+
 class TablesFileModel(_Strict):
     """`tables.yaml`: the declared bronze tables, the allowlist of every table name."""
 
     defaults: DefaultsModel = Field(default_factory=DefaultsModel)
     """Settings every table inherits."""
+    schedules: SchedulesModel = Field(default_factory=SchedulesModel)
+    """When the scheduled jobs run."""
+    maintenance: MaintenanceModel = Field(default_factory=MaintenanceModel)
+    """Weekly maintenance and integrity settings."""
     tables: Annotated[list[TableModel], Field(min_length=1)]
     """The tables, in declaration order."""
 

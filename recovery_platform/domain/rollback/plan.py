@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from recovery_platform.domain.checkpoints.history import (
     Checkpoint,
@@ -25,6 +25,7 @@ from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
 from recovery_platform.domain.lakehouse.vocabulary import (
     AuditStatus,
+    IntegrityStatus,
     OperationType,
     ValidationStatus,
 )
@@ -47,17 +48,41 @@ DUPLICATE_KEYS_ACTION = (
 )
 
 
-def validate_checkpoint(
-    lakehouse: Lakehouse, checkpoint: Checkpoint, scope: tuple[str, ...]
-) -> list[str]:
-    """Reasons the checkpoint cannot be a rollback target for `scope`; empty when it can."""
+def lifecycle_refusals(checkpoint: Checkpoint, today: date) -> list[str]:
+    """Refusals read from the checkpoint's own record: expired, not validated, unrestorable."""
     problems: list[str] = []
     if not checkpoint.is_active:
         problems.append(f"checkpoint {checkpoint.name} is inactive (expired on "
                         f"{checkpoint.retention_date})")
+    elif checkpoint.expired(today):
+        problems.append(f"checkpoint {checkpoint.name} expired on {checkpoint.retention_date} "
+                        "(its RetentionDate has passed; retention enforcement has not "
+                        "deactivated it yet)")
     if checkpoint.status is not ValidationStatus.Validated:
         problems.append(f"checkpoint {checkpoint.name} is {checkpoint.status.value}, not "
                         f"Validated: {checkpoint.notes or 'no reason recorded'}")
+    if checkpoint.integrity_status is IntegrityStatus.Unrestorable:
+        checked = checkpoint.integrity_checked_at
+        when = f" on {checked:%Y-%m-%d %H:%M} UTC" if checked else ""
+        problems.append(f"checkpoint {checkpoint.name} was found Unrestorable by the integrity "
+                        f"check{when}: {checkpoint.integrity_notes or 'no reason recorded'}")
+    return problems
+
+
+def validate_checkpoint(
+    lakehouse: Lakehouse,
+    checkpoint: Checkpoint,
+    scope: tuple[str, ...],
+    *,
+    today: date | None = None,
+) -> list[str]:
+    """Reasons the checkpoint cannot be a rollback target for `scope`; empty when it can.
+
+    `today` (UTC, by default now) decides expiry: a checkpoint past its RetentionDate is
+    refused even while it is still active, because retention enforcement runs only weekly
+    and nothing keeps its history once the retention rule may lower the table's retention.
+    """
+    problems = lifecycle_refusals(checkpoint, today or utc_now().date())
     pinned = {p.table for p in checkpoint.tables}
 
     def problem(table: str) -> str | None:
@@ -162,14 +187,15 @@ def make_plan(
                         thresholds=thresholds)
     with audit.step(OperationType.RollbackValidation) as step:
         step.checkpoint_id = checkpoint.checkpoint_id
-        refusals = validate_checkpoint(lakehouse, checkpoint, scope)
+        refusals = validate_checkpoint(lakehouse, checkpoint, scope, today=created.date())
         step.details = {"plan_id": base.plan_id, "tables": list(scope), "refusals": refusals,
                         "selection": selected.why}
         if refusals:
             step.status, step.error = AuditStatus.Failed, " | ".join(refusals)
     if refusals:
         plan = replace(base, refusals=tuple(refusals),
-                        recommendation=recommend(lakehouse, store, checkpoint, scope))
+                        recommendation=recommend(lakehouse, store, checkpoint, scope,
+                                                   today=created.date()))
         record_plan(store, plan, status="Refused", run_id=audit.run_id)
         return plan
     try:
