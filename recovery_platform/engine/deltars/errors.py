@@ -47,6 +47,12 @@ _DAMAGED_LOG = re.compile(
     r"failed to parse|missing metadata|no metadata found|protocol action",
     re.IGNORECASE,
 )
+_REFUSED = re.compile(
+    r"failed validation check|invariant violat|constraint violat|violates check constraint"
+    r"|append[- ]?only",
+    re.IGNORECASE,
+)
+"""A table's own rule refused the rows: a check constraint, an invariant, append-only."""
 _GONE = re.compile(r"not found|no such file|does not exist", re.IGNORECASE)
 _OUT_OF_RANGE = re.compile(r"out of bounds|overflow|out of range", re.IGNORECASE)
 _UNREACHABLE = re.compile(
@@ -59,6 +65,10 @@ _UNREACHABLE = re.compile(
 def is_concurrent_commit(exc: BaseException) -> bool:
     """Whether a failed commit lost a race with another writer (and only then)."""
     return isinstance(exc, CommitFailedError) and bool(_CONFLICT.search(str(exc)))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
 
 
 def _first_feature(text: str) -> str:
@@ -76,6 +86,8 @@ def translate(exc: Exception, call: Call) -> EngineError:
         return TableNotFoundError(f"no Delta table at {call.uri} ({call.operation}: {text})")
     if isinstance(exc, CommitFailedError):
         return _commit_error(exc, call)
+    if isinstance(exc, DeltaError) and _REFUSED.search(text):
+        return CommitRefusedError.during(call.failed(), _first_line(text))
     unknown = _FEATURE_NOT_SUPPORTED.search(text)
     if isinstance(exc, DeltaError) and unknown:
         return UnsupportedTableFeatureError(
