@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.maintenance_phases import maintenance_phases
 from benchmarks.measure import PhaseResult, measure
 from recovery_platform.sources import DemoScale, generate_demo_crm, write_bad_sync_extract
 
@@ -174,6 +175,7 @@ def run_scenario(scenario: Scenario, work: Path, engine: str) -> list[PhaseResul
     direct = _direct_phases(lakehouse, total_rows)
     phases.extend(_rollback_phases(lakehouse, total_rows))
     phases.extend(direct)
+    phases.extend(maintenance_phases(lakehouse, defs, run, total_rows))
     return phases
 
 

@@ -35,9 +35,24 @@ def assess(
         lines.append(_line("checkpoint creation for all tables", cp.seconds if cp else None, 5))
         rss = max((p.peak_rss_mb for p in phases if "via rollback_job" in p.name), default=None)
         lines.append(_line("peak RSS of the rollback job", rss, 1024, "MB"))
+        lines.extend(_maintenance_lines(phases))
     if scale.startswith("probe"):
         lines.extend(_probe_lines(scale, phases, results_dir))
     return lines
+
+
+def _maintenance_lines(phases: list[PhaseResult]) -> list[str]:
+    weekly = _find(phases, "weekly maintenance")
+    shallow = _find(phases, "checkpoint integrity (shallow")
+    pins = _find(phases, "restore every pinned version")
+    lost = pins.notes.get("pinned_versions_lost") if pins else None
+    return [
+        _line("whole weekly maintenance of every table", weekly.seconds if weekly else None, 60),
+        _line("shallow integrity of every active checkpoint",
+              shallow.seconds if shallow else None, 10),
+        f"pinned versions lost after maintenance: {lost} (target 0) — "
+        + ("met" if lost == 0 else "not measured in this run" if lost is None else "MISSED"),
+    ]
 
 
 def _probe_lines(scale: str, phases: list[PhaseResult], results_dir: Path | None) -> list[str]:

@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import dagster as dg
 
+from recovery_platform.defs.integrity import (
+    checkpoint_integrity_job,
+    checkpoint_integrity_report,
+    integrity_schedule,
+)
 from recovery_platform.defs.keys import BATCH_KEY
+from recovery_platform.defs.maintenance import (
+    maintenance_job,
+    maintenance_report,
+    maintenance_schedule,
+)
 from recovery_platform.defs.manual_checkpoint import manual_checkpoint_job
 from recovery_platform.defs.purge import purge_metadata_job
 from recovery_platform.defs.resources import (
@@ -19,8 +29,8 @@ from recovery_platform.defs.resources import (
 from recovery_platform.defs.rollback import rollback_job
 from recovery_platform.defs.sync import (
     build_bronze_assets,
-    daily_sync_schedule,
     source_specs,
+    sync_schedule,
 )
 from recovery_platform.domain.lakehouse.table_config import load_platform_config
 
@@ -35,9 +45,12 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
         description="Sync every bronze table, validate, checkpoint each, then the batch.",
     )
     return dg.Definitions(
-        assets=[*source_specs(platform), bronze],
-        jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job, rollback_job],
-        schedules=[daily_sync_schedule],
+        assets=[*source_specs(platform), bronze, maintenance_report,
+                checkpoint_integrity_report],
+        jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job, rollback_job,
+              maintenance_job, checkpoint_integrity_job],
+        schedules=[sync_schedule(platform), maintenance_schedule(platform),
+                   integrity_schedule(platform)],
         resources={
             "lakehouse": LakehouseResource(
                 config_path=config_path, spark=spark_resource_from_env()

@@ -19,9 +19,16 @@ def test_smoke_benchmark_writes_json_and_markdown(tmp_path: Path) -> None:
     data = json.loads((out / "smoke-deltars.json").read_text())
     names = [p["name"] for p in data["phases"]]
     for expected in ("first sync", "daily sync", "checkpoint creation", "bad sync",
-                     "rollback plan", "rollback apply", "whole rollback", "baseline (d)"):
+                     "rollback plan", "rollback apply", "whole rollback", "baseline (d)",
+                     "maintenance dry run", "weekly maintenance", "checkpoint integrity (shallow",
+                     "checkpoint integrity (deep", "restore every pinned version"):
         assert any(n.startswith(expected) for n in names), (expected, names)
     assert all(p["seconds"] > 0 and p["peak_rss_mb"] > 0 for p in data["phases"])
+    by_name = {p["name"]: p for p in data["phases"]}
+    weekly = next(p for n, p in by_name.items() if n.startswith("weekly maintenance"))
+    assert weekly["notes"]["tables_failed"] == 0 and weekly["notes"]["files_removed"] > 0
+    pins = next(p for n, p in by_name.items() if n.startswith("restore every pinned version"))
+    assert pins["notes"]["pinned_versions"] > 0 and pins["notes"]["pinned_versions_lost"] == 0
     assert data["machine"]["cores"] >= 1
     markdown = (out / "smoke-deltars.md").read_text()
     assert "| phase | wall s | rows/s | peak RSS MB |" in markdown

@@ -31,7 +31,7 @@ ENGINE_BUILDERS = {
 }
 """Outside `engine/`, the only files that may reach inside an engine's package: the one place
 that builds engines, the test fixtures that build them, and the test of engine selection."""
-CAPABILITIES = ("sync", "checkpoints", "purge", "rollback")
+CAPABILITIES = ("sync", "checkpoints", "purge", "rollback", "maintenance")
 
 
 def _python_files(*roots: Path) -> list[Path]:

@@ -116,6 +116,7 @@ def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
             source=source.connector(house.config), leases=lakehouse.leases(house),
             sync_date=_sync_date(config), run_id=context.run.run_id, tables=tables,
             overrides=_overrides(config, house.config),
+            maintenance_wait_seconds=house.config.maintenance.lease_wait_minutes * 60.0,
         )
         audit = AuditTrail(run.store, context.run.run_id, Actor(requested_by=config.requested_by))
         failed: list[str] = []

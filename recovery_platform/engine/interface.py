@@ -270,6 +270,15 @@ class StorageEngine(ABC):
         """Compact small files, z-ordering by the given columns if any."""
 
     @abstractmethod
+    def clean_up_log(self, uri: str) -> None:
+        """Delete log entries older than the table's `delta.logRetentionDuration`.
+
+        Commits never clean up the log on delta-rs, so without this the log only grows. A
+        version whose entry is deleted can no longer be read or restored: the caller makes
+        sure the retention covers every version a checkpoint pins first (the retention rule).
+        """
+
+    @abstractmethod
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
 

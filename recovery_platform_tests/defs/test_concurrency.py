@@ -21,7 +21,7 @@ import dagster as dg
 import pytest
 
 from recovery_platform.domain.lakehouse.errors import TableLeaseError
-from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.lease import MAINTENANCE, SYNC, LeaseStore
 from recovery_platform.engine.deltars import DeltaRsEngine
 from recovery_platform.sources import generate_demo_crm
 
@@ -74,6 +74,22 @@ def test_waiting_acquire_gets_the_lease_once_it_is_released(tmp_path: Path) -> N
     store.release(second)
 
 
+def test_a_sync_waits_for_a_tables_maintenance_but_not_for_another_sync(tmp_path: Path) -> None:
+    """Sundays: maintenance holds each table for minutes; the sync waits for it, bounded."""
+    store = LeaseStore(str(tmp_path))
+    patience = {MAINTENANCE: 10.0}
+    maintained = store.acquire(TABLE, "run-maintenance", purpose=MAINTENANCE)
+    threading.Timer(0.5, store.release, args=(maintained,)).start()
+    started = time.monotonic()
+    synced = store.acquire(TABLE, "run-sync", purpose=SYNC, patience=patience)
+    assert time.monotonic() - started >= 0.4 and store.holder(TABLE) == "run-sync"
+    started = time.monotonic()
+    with pytest.raises(TableLeaseError, match="being written by run run-sync"):
+        store.acquire(TABLE, "run-second-sync", purpose=SYNC, patience=patience)
+    assert time.monotonic() - started < 5
+    store.release(synced)
+
+
 @pytest.mark.parametrize("root", ["s3://bucket/lake", "abfss://c@acct.dfs.core.windows.net/x",
                                   "gs://bucket/lake"])
 def test_non_local_roots_are_refused(root: str) -> None:
@@ -109,7 +125,7 @@ def test_bad_table_names_are_refused_and_nothing_is_written(tmp_path: Path, tabl
 RACE = """
 import json, multiprocessing, sys
 from recovery_platform.domain.lakehouse.errors import TableLeaseError
-from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.lease import MAINTENANCE, SYNC, LeaseStore
 
 def race(worker, barrier, results):
     store, won = LeaseStore(ROOT), []

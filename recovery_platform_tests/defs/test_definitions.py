@@ -25,6 +25,8 @@ INVARIANTS = {
     "referential_integrity",
 }
 BATCH = dg.AssetKey(["checkpoints", "daily_batch"])
+MAINTENANCE = dg.AssetKey(["reports", "maintenance"])
+INTEGRITY = dg.AssetKey(["reports", "checkpoint_integrity"])
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +40,12 @@ def graph() -> Any:
     return defs.resolve_asset_graph()
 
 
-def test_asset_keys_are_exactly_source_bronze_and_the_batch(
+def test_asset_keys_are_exactly_source_bronze_the_batch_and_the_reports(
     tables: list[str], graph: Any
 ) -> None:
     expected = {dg.AssetKey(["source", t]) for t in tables}
     expected |= {dg.AssetKey(["bronze", t]) for t in tables}
-    expected.add(BATCH)
+    expected |= {BATCH, MAINTENANCE, INTEGRITY}
     assert set(graph.get_all_asset_keys()) == expected
 
 
@@ -54,10 +56,13 @@ def test_every_bronze_asset_has_its_blocking_invariant_checks_and_a_checkpoint_w
     by_asset: dict[dg.AssetKey, dict[str, bool]] = {}
     for spec in specs:
         by_asset.setdefault(spec.asset_key, {})[spec.name] = spec.blocking
-    assert set(by_asset) == {dg.AssetKey(["bronze", t]) for t in tables}
-    for checks in by_asset.values():
-        assert checks == {**dict.fromkeys(INVARIANTS, True), "checkpoint_created": False}
-    assert len(graph.asset_check_keys) == (len(INVARIANTS) + 1) * len(tables)
+    reports = {MAINTENANCE: {"no_failed_tables": False},
+               INTEGRITY: {"all_checkpoints_restorable": False}}
+    assert set(by_asset) == {dg.AssetKey(["bronze", t]) for t in tables} | set(reports)
+    for key, checks in by_asset.items():
+        assert checks == reports.get(key, {**dict.fromkeys(INVARIANTS, True),
+                                           "checkpoint_created": False})
+    assert len(graph.asset_check_keys) == (len(INVARIANTS) + 1) * len(tables) + len(reports)
 
 
 def test_lineage_runs_source_to_bronze_to_the_batch(
@@ -72,18 +77,21 @@ def test_lineage_runs_source_to_bronze_to_the_batch(
 def test_jobs_and_what_the_daily_sync_materializes(tables: list[str]) -> None:
     names = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert names == {"daily_sync_job", "manual_checkpoint_job", "purge_metadata_job",
-                     "rollback_job"}
+                     "rollback_job", "maintenance_job", "checkpoint_integrity_job"}
     daily = defs.resolve_job_def("daily_sync_job")
     assert daily.asset_layer.selected_asset_keys == {
         dg.AssetKey(["bronze", t]) for t in tables} | {BATCH}
 
 
-def test_the_one_schedule_runs_the_daily_sync_in_utc() -> None:
-    schedules = list(defs.schedules or [])
-    assert [s.name for s in schedules] == ["daily_sync_schedule"]
-    schedule = defs.resolve_schedule_def("daily_sync_schedule")
-    assert schedule.execution_timezone == "UTC"
-    assert schedule.job_name == "daily_sync_job"
+def test_the_schedules_run_at_the_seeds_times_in_utc() -> None:
+    """Daily sync at 02:00, maintenance Sundays at 02:00, integrity after it (tables.yaml)."""
+    schedules = {s.name: (s.job_name, s.cron_schedule, s.execution_timezone)
+                 for s in (defs.resolve_schedule_def(s.name) for s in defs.schedules or [])}
+    assert schedules == {
+        "daily_sync_schedule": ("daily_sync_job", "0 2 * * *", "UTC"),
+        "weekly_maintenance_schedule": ("maintenance_job", "0 2 * * 0", "UTC"),
+        "checkpoint_integrity_schedule": ("checkpoint_integrity_job", "0 6 * * 0", "UTC"),
+    }
 
 
 def _clean_env(tmp_path: Path) -> dict[str, str]:

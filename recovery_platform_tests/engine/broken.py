@@ -108,6 +108,7 @@ OPERATIONS: dict[str, Operation] = {
     "restore": lambda e, u, t, s: e.restore(u, 0, commit_metadata={"why": "test"}),
     "vacuum": lambda e, u, t, s: e.vacuum(u, retention_hours=168, dry_run=True),
     "optimize": lambda e, u, t, s: e.optimize(u),
+    "clean_up_log": lambda e, u, t, s: e.clean_up_log(u),
     "get_properties": lambda e, u, t, s: e.get_properties(u),
     "set_properties": lambda e, u, t, s: e.set_properties(u, {"owner": "test"}),
     "is_restorable": lambda e, u, t, s: e.is_restorable(u, LATEST, t),

@@ -27,7 +27,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,10 @@ from recovery_platform.domain.lakehouse.errors import TableLeaseError
 from recovery_platform.domain.lakehouse.table_config import TABLE_NAME
 
 METADATA_SCHEMA_LEASE = "_metadata_schema"
+WRITE = "write"
+SYNC = "sync"
+MAINTENANCE = "maintenance"
+"""What a lease is held for: a sync waits for a table's maintenance, never for another sync."""
 """The lakehouse-wide lease held while the metadata tables are migrated (never a table name)."""
 
 
@@ -172,20 +176,30 @@ class LeaseStore:
             raise ValueError(f"field 'table': {table!r} is not a valid table name")
         return self.root / f"{table}.lease"
 
-    def acquire(self, table: str, run_id: str, *, wait_seconds: float = 0.0) -> Lease:
-        """Take the lease, waiting up to `wait_seconds`; reclaim it if its holder expired."""
+    def acquire(
+        self, table: str, run_id: str, *, wait_seconds: float = 0.0, purpose: str = WRITE,
+        patience: Mapping[str, float] | None = None,
+    ) -> Lease:
+        """Take the lease, waiting up to `wait_seconds`; reclaim it if its holder expired.
+
+        The lease records its `purpose`; `patience` gives longer waits for holders of some
+        purposes (a sync waits for a table's maintenance, which takes minutes, but refuses a
+        table another sync writes at once).
+        """
         path = self._path(table)
         path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + wait_seconds
+        started = time.monotonic()
         while True:
-            lease = self._try_create(table, run_id, path)
+            lease = self._try_create(table, run_id, path, purpose)
             if lease is not None:
                 return lease
             holder = self._holder(path)
             if holder is not None and _abandoned(holder):
                 self._reclaim(path, holder)
                 continue
-            if time.monotonic() >= deadline:
+            held_for = str(holder.get("purpose", WRITE)) if holder else WRITE
+            waits = max(wait_seconds, (patience or {}).get(held_for, 0.0))
+            if time.monotonic() >= started + waits:
                 owner = holder.get("run_id") if holder else "unknown"
                 raise TableLeaseError(
                     f"table {table} is being written by run {owner}; "
@@ -193,14 +207,14 @@ class LeaseStore:
                 )
             time.sleep(0.2)
 
-    def _try_create(self, table: str, run_id: str, path: Path) -> Lease | None:
+    def _try_create(self, table: str, run_id: str, path: Path, purpose: str) -> Lease | None:
         """Link a complete lease file into place; None if a lease already exists."""
         nonce = uuid.uuid4().hex
         expires = time.time() + self.ttl_seconds
         private = path.with_name(f".{path.name}.{nonce}")
         private.write_text(json.dumps(
             {"table": table, "run_id": run_id, "nonce": nonce, "expires_at": expires,
-             "host": socket.gethostname(), "pid": os.getpid()}))
+             "host": socket.gethostname(), "pid": os.getpid(), "purpose": purpose}))
         try:
             os.link(private, path)
         except FileExistsError:
@@ -234,13 +248,19 @@ class LeaseStore:
         return str(found.get("run_id"))
 
     @contextmanager
-    def hold(self, table: str, run_id: str, *, wait_seconds: float = 0.0) -> Iterator[Lease]:
+    def hold(
+        self, table: str, run_id: str, *, wait_seconds: float = 0.0, purpose: str = WRITE,
+        patience: Mapping[str, float] | None = None,
+    ) -> Iterator[Lease]:
         """Hold the lease for the duration of a block, renewing it, releasing it in `finally`.
+
+        `purpose` and `patience` are those of `acquire`.
 
         The heartbeat is a daemon thread, so it never keeps a dying process alive; it is
         stopped and joined before the release, so it cannot take the release for a loss.
         """
-        lease = self.acquire(table, run_id, wait_seconds=wait_seconds)
+        lease = self.acquire(table, run_id, wait_seconds=wait_seconds, purpose=purpose,
+                             patience=patience)
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(lease, stop), daemon=True,
                                 name=f"lease-heartbeat-{table}-{lease.nonce[:8]}")

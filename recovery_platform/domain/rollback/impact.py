@@ -67,6 +67,15 @@ class TableImpact:
         return self.diff.added + self.diff.removed + self.diff.changed
 
     @property
+    def measured_by(self) -> str:
+        """How the row-level impact was measured, in words the plan shows."""
+        if self.diff.method == "change_data_feed":
+            return "the change data feed"
+        return ("comparing both versions row by row (the change data feed of the range is "
+                "incomplete or not exact: a vacuum removed files it needs, or the range holds "
+                "a restore or an overwrite)")
+
+    @property
     def unchanged(self) -> bool:
         """Content already equals the checkpoint: applying is a no-op."""
         return self.rows_changed == 0

@@ -102,6 +102,10 @@ def render_plan(plan: RollbackPlan) -> str:
         *(_table_row(t) for t in plan.tables),
         "",
     ]
+    scanned = [t for t in plan.tables if t.diff.method != "change_data_feed"]
+    if scanned:
+        lines += [f"Impact of {', '.join(t.table for t in scanned)} measured by "
+                  f"{scanned[0].measured_by}.", ""]
     samples = [line for t in plan.tables for line in _samples(t)]
     if samples:
         lines += ["Sample keys:", *samples, ""]

@@ -25,7 +25,7 @@ from recovery_platform.domain.checkpoints.history import (
 from recovery_platform.domain.checkpoints.names import batch_checkpoint_name, daily_checkpoint_name
 from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
 from recovery_platform.domain.lakehouse.fault_injection import crash_point
-from recovery_platform.domain.lakehouse.lease import LeaseStore
+from recovery_platform.domain.lakehouse.lease import MAINTENANCE, SYNC, LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import dependency_levels, map_tables
@@ -97,6 +97,8 @@ class DailySyncRun:
     tables: Sequence[str] | None = None
     overrides: Sequence[SyncOverride] = ()
     lease_wait_seconds: float = 0.0
+    maintenance_wait_seconds: float = 0.0
+    """How long a table under maintenance (Sundays) is waited for; other writers are not."""
 
 
 def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcome | BatchOutcome]:
@@ -176,7 +178,9 @@ def _sync_one(
     lakehouse = run.lakehouse
     validation: TableValidation | None = None
     try:
-        with run.leases.hold(table, run.run_id, wait_seconds=run.lease_wait_seconds) as lease:
+        with run.leases.hold(table, run.run_id, wait_seconds=run.lease_wait_seconds,
+                             purpose=SYNC,
+                             patience={MAINTENANCE: run.maintenance_wait_seconds}) as lease:
             extract = run.source.extract(table, run.sync_date)
             result = sync_table(
                 lakehouse, table, extract.uri, sync_date=run.sync_date, synced_at=utc_now(),

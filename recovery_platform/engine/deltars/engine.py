@@ -353,6 +353,10 @@ class DeltaRsEngine(StorageEngine):
         """Compact small files, z-ordering by the given columns if any."""
         return maintenance.optimize(uri, self._open_to_write(uri), zorder_columns, self._options)
 
+    def clean_up_log(self, uri: str) -> None:
+        """Delete expired log entries (delta-rs `cleanup_metadata`, by the table's retention)."""
+        self._open_to_write(uri).cleanup_metadata()
+
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
         return dict(self._open(uri).metadata().configuration)

@@ -350,6 +350,14 @@ class SparkEngine(StorageEngine):
         """Compact small files, z-ordering by the given columns if any."""
         return spark_maintenance.optimize(self._spark, uri, zorder_columns)
 
+    def clean_up_log(self, uri: str) -> None:
+        """Nothing to do: Delta Spark deletes expired log entries itself.
+
+        It does so at each log checkpoint a commit writes, by the table's own retention, which
+        the retention rule keeps covering every pinned version.
+        """
+        delta_table(self._spark, uri)  # an absent or unsupported table is still refused
+
     def get_properties(self, uri: str) -> dict[str, str]:
         """The table's properties (`delta.*` and others)."""
         detail = table_detail(self._spark, uri)
