@@ -7,11 +7,13 @@ a trace and the last good batch stays the default rollback target.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from recovery_platform.domain.checkpoints.failure_streaks import failure_streaks
 from recovery_platform.domain.checkpoints.history import (
     Checkpoint,
     PinKey,
@@ -55,6 +57,8 @@ from recovery_platform.domain.sync.validation import (
     validate_table,
 )
 from recovery_platform.sources.connector import SourceConnector
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,20 @@ def run_daily_sync(run: DailySyncRun, audit: AuditTrail) -> Iterator[TableOutcom
         if staged:
             _audit_daily_checkpoints(audit, write_checkpoints(run.store, staged))
         audit.flush()
+        _alert_failure_streaks(run, audit)
+
+
+def _alert_failure_streaks(run: DailySyncRun, audit: AuditTrail) -> None:
+    """Daily checkpoints failing 3 days in a row raise a Critical alert (CR-001 §6).
+
+    Run after the day's audit rows are written, so today's failures count; reporting never
+    turns a sync into a failure, nor hides the error a failed sync is raising.
+    """
+    try:
+        failure_streaks(run.store, audit, today=utc_now().date())
+        audit.flush()
+    except Exception:  # graceful degradation: the streak is found again by the next run
+        LOG.exception("could not check the Daily checkpoint failure streaks")
 
 
 def _audit_daily_checkpoints(audit: AuditTrail, written: Sequence[Checkpoint]) -> None:
