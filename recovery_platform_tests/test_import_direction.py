@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "recovery_platform"
 TESTS = REPO / "recovery_platform_tests"
 ENGINE = "recovery_platform.engine"
-ENGINE_INTERFACE = {ENGINE, f"{ENGINE}.interface", f"{ENGINE}.values", f"{ENGINE}.errors"}
+ENGINE_INTERFACE = {ENGINE, f"{ENGINE}.interface", f"{ENGINE}.values", f"{ENGINE}.errors",
+                    f"{ENGINE}.retention_properties"}
+"""The seam: its interface, values and errors, and how Delta's retention properties read."""
 ENGINE_PACKAGES = (f"{ENGINE}.deltars", f"{ENGINE}.spark")
 CONCRETE_ENGINES = ("deltalake", "pyspark", "delta")
 """delta-rs, Spark and delta-spark (`delta.tables`): only engine modules may import them."""

@@ -159,7 +159,7 @@ def test_integrity_job_proves_the_checkpoints_and_fails_its_check_on_a_lost_file
     assert _materialization(again)["checkpoints_unrestorable"] >= 1
     assert not _check(again).passed
     alerts = site.store.rows(MetadataTable.Alerts, equals={"PipelineRunId": again.run_id})
-    assert {a["Severity"] for a in alerts} == {"Critical"}
+    assert {a["Severity"] for a in alerts} == {"CRITICAL"}
 
 
 def _data_files(uri: str, version: int) -> set[str]:

@@ -32,7 +32,7 @@ from typing import Any
 from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail, utc_now
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 
 DEACTIVATION_FAILED = "CheckpointDeactivationFailed"
 
@@ -81,7 +81,7 @@ def expire_checkpoints(
         failure = f"checkpoint {row['CheckpointName']} ({checkpoint_id}): {error}"
         failures.append(failure)
         audit.alert(
-            AlertSeverity.Critical, DEACTIVATION_FAILED,
+            DEACTIVATION_FAILED,
             f"Expired {failure}. It stays active although its RetentionDate "
             f"{row['RetentionDate']} has passed (the rollback planner refuses it anyway). "
             "Recommended action: check the CheckpointHistory metadata table, then run "

@@ -29,7 +29,6 @@ from recovery_platform.domain.lakehouse.audit import AuditTrail
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.vocabulary import (
-    AlertSeverity,
     CheckpointType,
     OperationType,
 )
@@ -123,7 +122,7 @@ def _alerted_today(rows: Iterable[Mapping[str, Any]], today: date) -> set[tuple[
 def _alert(audit: AuditTrail, streak: Streak) -> None:
     listing = "; ".join(f"{d}: {' / '.join(streak.errors[d])}" for d in streak.days)
     audit.alert(
-        AlertSeverity.Critical, STREAK_ALERT,
+        STREAK_ALERT,
         f"The Daily checkpoint of {streak.table} failed on {len(streak.days)} consecutive days "
         f"({streak.days[0]} to {streak.days[-1]}): {listing}. The table has no fresh restore "
         "point since then. Recommended action: fix the cause named in the errors, then take a "

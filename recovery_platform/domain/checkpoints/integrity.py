@@ -30,7 +30,6 @@ from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
 from recovery_platform.domain.lakehouse.vocabulary import (
-    AlertSeverity,
     AuditStatus,
     IntegrityStatus,
     OperationType,
@@ -185,7 +184,7 @@ def _audit(audit: AuditTrail, verdict: CheckpointVerdict, mode: str) -> None:
     if verdict.failed:
         tables = [p.table for p in verdict.failed]
         audit.alert(
-            AlertSeverity.Critical, UNRESTORABLE_ALERT,
+            UNRESTORABLE_ALERT,
             f"Checkpoint {checkpoint.name} ({checkpoint.checkpoint_id}, "
             f"{checkpoint.checkpoint_type.value}) can no longer be restored: {verdict.notes}. "
             "The rollback planner now refuses it. Recommended action: plan rollbacks to another "

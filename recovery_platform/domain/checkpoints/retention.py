@@ -13,7 +13,6 @@ below a floor (`retention_floors`), so storage is reclaimed once nothing needs i
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,23 +23,15 @@ from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.table_config import TableSpec
 from recovery_platform.domain.lakehouse.vocabulary import OperationType
+from recovery_platform.engine.retention_properties import (
+    FILE_RETENTION,
+    LOG_RETENTION,
+    interval_hours,
+)
 
-LOG_RETENTION = "delta.logRetentionDuration"
-FILE_RETENTION = "delta.deletedFileRetentionDuration"
 DELTA_DEFAULTS_DAYS = {LOG_RETENTION: 30.0, FILE_RETENTION: 7.0}
 """Delta Lake's defaults when a table does not set the property."""
 
-_UNIT_DAYS = {
-    "microsecond": 1 / 86_400_000_000,
-    "millisecond": 1 / 86_400_000,
-    "second": 1 / 86_400,
-    "minute": 1 / 1_440,
-    "hour": 1 / 24,
-    "day": 1.0,
-    "week": 7.0,
-}
-_INTERVAL = re.compile(r"^\s*(?:interval\s+)?((?:\d+\s+[a-z]+\s*)+)$", re.IGNORECASE)
-_PART = re.compile(r"(\d+)\s+([a-z]+?)s?(?=\s|$)", re.IGNORECASE)
 
 
 def interval_days(value: str) -> float:
@@ -49,11 +40,10 @@ def interval_days(value: str) -> float:
     Delta (Spark's interval syntax) accepts several units in one value; months and years are
     refused, as Delta refuses them for retention durations.
     """
-    match = _INTERVAL.match(value)
-    parts = _PART.findall(match.group(1)) if match else []
-    if not parts or any(unit.lower() not in _UNIT_DAYS for _, unit in parts):
+    hours = interval_hours(value)
+    if hours is None:
         raise ValueError(f"unrecognised Delta interval {value!r}")
-    return sum(int(count) * _UNIT_DAYS[unit.lower()] for count, unit in parts)
+    return hours / 24
 
 
 @dataclass(frozen=True)

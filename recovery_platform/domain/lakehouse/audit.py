@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from recovery_platform.domain.alerting.kinds import alert_kind
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 
 
 def utc_now() -> datetime:
@@ -118,20 +119,20 @@ class AuditTrail:
 
     def alert(
         self,
-        severity: AlertSeverity,
         alert_type: str,
         message: str,
         *,
         table: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Queue an alert row; delivery is the notifiers' job."""
+        """Queue an alert row of a declared kind (its severity is the kind's); notifiers deliver."""
+        kind = alert_kind(alert_type)
         row = {
             "AlertId": str(uuid.uuid4()),
             "PipelineRunId": self.run_id,
             "CreatedAt": utc_now(),
-            "Severity": AlertSeverity(severity).value,
-            "AlertType": alert_type,
+            "Severity": kind.severity.value,
+            "AlertType": kind.name,
             "TableName": table,
             "Message": message,
             "DetailsJson": json.dumps(dict(details or {}), default=str, sort_keys=True),

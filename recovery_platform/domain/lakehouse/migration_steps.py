@@ -142,6 +142,20 @@ MIGRATIONS: tuple[Migration, ...] = (
         AddColumn(MetadataTable.SyncAuditLog, "BytesAffected"),
         AddTable(MetadataTable.CheckpointIntegrity),
     )),
+    Migration(4, "alert_severities_and_delivery", (
+        RenameValues(MetadataTable.Alerts, "Severity",
+                     {"Critical": "CRITICAL", "Warning": "MEDIUM", "Info": "LOW"}),
+        Backfill(MetadataTable.Alerts, "Severity", "HIGH", {"AlertType": "SyncHeld"}),
+        Backfill(MetadataTable.Alerts, "Severity", "HIGH", {"AlertType": "SyncRefused"}),
+        Backfill(MetadataTable.Alerts, "Severity", "HIGH",
+                 {"AlertType": "RetentionBelowCheckpoints"}),
+        AddColumn(MetadataTable.Alerts, "DeliveryAttempts"),
+        AddColumn(MetadataTable.Alerts, "LastAttemptAt"),
+        AddColumn(MetadataTable.Alerts, "DeliveredAt"),
+        AddColumn(MetadataTable.Alerts, "DeliveryError"),
+        AddColumn(MetadataTable.Alerts, "DedupKey"),
+        AddColumn(MetadataTable.Alerts, "JobName"),
+    )),
 )
 """Every step since version 1, in order. Append only: a released step never changes."""
 

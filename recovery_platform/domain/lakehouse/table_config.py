@@ -27,6 +27,7 @@ from recovery_platform.domain.lakehouse.table_config_model import (
     PURGED_COLUMN,
     TABLE_NAME,
     TRACKING_COLUMNS,
+    AlertingModel,
     ConfigProblem,
     ScheduleModel,
     SchedulesModel,
@@ -163,6 +164,33 @@ class MaintenanceSettings:
 
 
 @dataclass(frozen=True)
+class AlertingSettings:
+    """Alert routing and delivery (`alerting:` in tables.yaml); secrets are never here."""
+
+    dagster_ui_url: str = "http://localhost:3000"
+    sender: str = "recovery-platform@localhost"
+    recipients: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    webhook_hosts: tuple[str, ...] = ("hooks.slack.com", "*.logic.azure.com",
+                                      "*.environment.api.powerplatform.com")
+    dedup_window_minutes: int = 60
+    max_attempts: int = 5
+    low_digest_hours: int = 24
+    freshness_grace_hours: int = 3
+
+    @classmethod
+    def of(cls, model: AlertingModel) -> AlertingSettings:
+        """The settings of a checked `alerting:` section."""
+        return cls(
+            dagster_ui_url=model.dagster_ui_url.rstrip("/"), sender=model.sender,
+            recipients={k: tuple(v) for k, v in model.recipients.items()},
+            webhook_hosts=tuple(model.webhook_hosts),
+            dedup_window_minutes=model.dedup_window_minutes, max_attempts=model.max_attempts,
+            low_digest_hours=model.low_digest_hours,
+            freshness_grace_hours=model.freshness_grace_hours,
+        )
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """All declared tables, in declaration order, and the platform's schedules."""
 
@@ -170,6 +198,7 @@ class PlatformConfig:
     source_path: str = field(default="")
     schedules: Mapping[str, Schedule] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    alerting: AlertingSettings = field(default_factory=AlertingSettings)
 
     @property
     def table_names(self) -> tuple[str, ...]:
@@ -239,7 +268,8 @@ def parse_platform_config(raw: Mapping[str, Any], *, source_path: str = "") -> P
     specs = {t.name: _table_spec(t, settings_of(t, model.defaults)) for t in model.tables}
     return PlatformConfig(tables=specs, source_path=source_path,
                           schedules=_schedules(model.schedules),
-                          maintenance=MaintenanceSettings(**model.maintenance.model_dump()))
+                          maintenance=MaintenanceSettings(**model.maintenance.model_dump()),
+                          alerting=AlertingSettings.of(model.alerting))
 
 
 def _cross_field_problems(model: TablesFileModel) -> list[ConfigProblem]:

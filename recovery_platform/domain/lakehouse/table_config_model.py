@@ -11,7 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,6 +25,8 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MANUAL_LONG_TERM = "ManualLongTerm"
 MIN_VACUUM_RETENTION_HOURS = 168
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+$")
+Severity4 = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 CRON = re.compile(r"^\s*\S+(\s+\S+){4}\s*$")
 DELETED_COLUMN = "IsDeleted"
 PURGED_COLUMN = "IsPurged"
@@ -200,6 +202,32 @@ class MaintenanceModel(_Strict):
     """Whether the scheduled integrity check also recomputes fingerprints."""
 
 
+class AlertingModel(_Strict):
+    """Who is told what, and how; secrets (SMTP login, webhook URLs) come from env vars only."""
+
+    dagster_ui_url: Annotated[str, Field(pattern=r"^https?://[^\s'\"<>]+$")] = (
+        "http://localhost:3000")
+    """Base URL of the Dagster UI: every message links to its run there."""
+    sender: Annotated[str, Field(pattern=EMAIL.pattern)] = "recovery-platform@localhost"
+    """From address of alert e-mails."""
+    recipients: dict[Severity4, list[Annotated[str, Field(pattern=EMAIL.pattern)]]] = Field(
+        default_factory=dict)
+    """E-mail recipients per severity (CRITICAL, HIGH, MEDIUM, LOW); a severity without
+    recipients is sent to the chat webhooks only."""
+    webhook_hosts: list[Annotated[str, Field(pattern=r"^(\*\.)?[a-z0-9.-]+$")]] = Field(
+        default_factory=lambda: ["hooks.slack.com", "*.logic.azure.com",
+                                 "*.environment.api.powerplatform.com"])
+    """Hosts a webhook URL may point to (`*.` allows subdomains); any other URL is refused."""
+    dedup_window_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+    """The same failure (kind, table, cause) is sent once per window; repeats are counted."""
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    """Sending is retried with backoff this many times, then the alert is Failed for good."""
+    low_digest_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    """LOW alerts wait and go out together, at most once per this many hours."""
+    freshness_grace_hours: Annotated[int, Field(ge=0, le=48)] = 3
+    """A bronze table not synced this long after the daily schedule is stale (an alert)."""
+
+
 class TablesFileModel(_Strict):
     """`tables.yaml`: the declared bronze tables, the allowlist of every table name."""
 
@@ -209,6 +237,8 @@ class TablesFileModel(_Strict):
     """When the scheduled jobs run."""
     maintenance: MaintenanceModel = Field(default_factory=MaintenanceModel)
     """Weekly maintenance and integrity settings."""
+    alerting: AlertingModel = Field(default_factory=AlertingModel)
+    """Alert routing and delivery settings."""
     tables: Annotated[list[TableModel], Field(min_length=1)]
     """The tables, in declaration order."""
 

@@ -76,11 +76,12 @@ class AuditStatus(StrEnum):
 
 
 class AlertSeverity(StrEnum):
-    """How loudly an alert must be delivered."""
+    """How loudly an alert must be delivered (the seed's CR-004 levels; see alerting.kinds)."""
 
-    Info = "Info"
-    Warning = "Warning"
-    Critical = "Critical"
+    CRITICAL = "CRITICAL"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
 
 
 class RelationSeverity(StrEnum):

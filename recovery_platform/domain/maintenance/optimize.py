@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 from recovery_platform.domain.maintenance.targets import MaintenanceTarget
 from recovery_platform.engine import (
     COMMIT_METADATA_PREFIX,
@@ -173,7 +173,7 @@ def _undo(
     message = detail + action
     step.status, step.error = AuditStatus.Failed, message
     step.details["restored_to"] = restored
-    audit.alert(AlertSeverity.Critical, "OptimizeChangedData", message, table=target.name,
+    audit.alert("OptimizeChangedData", message, table=target.name,
                 details=proof.as_details())
     return OptimizeOutcome(
         target.name, False, AuditStatus.Failed, files_added=outcome.files_added,

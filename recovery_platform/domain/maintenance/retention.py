@@ -24,7 +24,7 @@ from recovery_platform.domain.checkpoints.retention import (
 from recovery_platform.domain.lakehouse.audit import AuditTrail
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def check_table_retention(
             step.status, step.error = AuditStatus.Warning, shortfall.message
             step.details = {"needed_days": shortfall.needed_days, "current": shortfall.current,
                             "required": shortfall.required}
-        audit.alert(AlertSeverity.Warning, "RetentionBelowCheckpoints", shortfall.message,
+        audit.alert("RetentionBelowCheckpoints", shortfall.message,
                     table=shortfall.table)
     return tuple(found)
 

@@ -24,7 +24,7 @@ from recovery_platform.domain.lakehouse.lease import MAINTENANCE, Lease, LeaseSt
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 from recovery_platform.domain.maintenance.metadata_tables import metadata_targets
 from recovery_platform.domain.maintenance.optimize import (
     OptimizeOutcome,
@@ -178,7 +178,7 @@ def _not_done(run: _Run, table: str, operation: OperationType, status: AuditStat
         run.audit.record(AuditStep(operation=operation, table=table, status=status,
                                    error=reason, details={"dry_run": run.request.dry_run}))
     if status is AuditStatus.Failed:
-        run.audit.alert(AlertSeverity.Warning, "MaintenanceFailed",
+        run.audit.alert("MaintenanceFailed",
                         f"maintenance of {table} failed: {reason}", table=table)
     return TableMaintenance(table, status, reason)
 
@@ -270,7 +270,7 @@ def _alert_failures(audit: AuditTrail, results: Sequence[TableMaintenance], dry_
     if len(failed) <= FAILED_TABLES_ALERT:
         return
     listing = "; ".join(f"{t}: {r}" for t, r in failed.items())
-    audit.alert(AlertSeverity.Critical, "MaintenanceFailures",
+    audit.alert("MaintenanceFailures",
                 f"{len(failed)} tables failed maintenance{' (dry run)' if dry_run else ''}, "
                 f"more than {FAILED_TABLES_ALERT}: {listing}",
                 details={"tables": sorted(failed)})

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, AuditStatus, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import AuditStatus, OperationType
 from recovery_platform.domain.maintenance.pins import KeptVersions
 from recovery_platform.domain.maintenance.storage import file_sizes
 from recovery_platform.domain.maintenance.targets import MaintenanceTarget
@@ -190,7 +190,7 @@ def _skipped(
     step.details = {"dry_run": dry_run, "skipped": True, "kept_versions": list(kept.versions),
                     "checkpoints": list(kept.checkpoint_labels)}
     if not dry_run:
-        audit.alert(AlertSeverity.Warning, "VacuumSkipped", message, table=target.name,
+        audit.alert("VacuumSkipped", message, table=target.name,
                     details={"checkpoints": list(kept.checkpoint_labels)})
     hours = max(target.retention_hours, math.ceil(table_hours or 0))
     return VacuumOutcome(
@@ -219,5 +219,5 @@ def _prove_kept(
     message = (f"after the vacuum of {target.name}, pinned version(s) {list(lost)} are no "
                f"longer restorable; checkpoints affected: {', '.join(names)}")
     step.details["lost_pinned_versions"] = list(lost)
-    audit.alert(AlertSeverity.Critical, "PinnedVersionLost", message, table=target.name)
+    audit.alert("PinnedVersionLost", message, table=target.name)
     raise RuntimeError(message)

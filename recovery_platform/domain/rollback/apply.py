@@ -31,7 +31,6 @@ from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
 from recovery_platform.domain.lakehouse.parallelism import map_tables
 from recovery_platform.domain.lakehouse.vocabulary import (
-    AlertSeverity,
     AuditStatus,
     CheckpointType,
     OperationType,
@@ -302,7 +301,7 @@ def _post_validate(
                             "relations": check.relations}
             if not check.passed:
                 step.status, step.error = AuditStatus.Failed, "; ".join(check.failures)
-                audit.alert(AlertSeverity.Critical, "RollbackValidationFailed",
+                audit.alert("RollbackValidationFailed",
                             f"{outcome.table} does not match checkpoint {target.name} after "
                             f"the rollback: {'; '.join(check.failures)}. Do not trust this "
                             f"table; roll back to the PreRollback checkpoint {pre.name} or "

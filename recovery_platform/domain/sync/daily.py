@@ -39,7 +39,6 @@ from recovery_platform.domain.lakehouse.pipeline_config import (
 )
 from recovery_platform.domain.lakehouse.retries import with_retries
 from recovery_platform.domain.lakehouse.vocabulary import (
-    AlertSeverity,
     AuditStatus,
     CheckpointType,
     OperationType,
@@ -217,7 +216,7 @@ def _sync_one(
         failed = TableSyncResult(table, SyncStatus.Failed, None, None, None, message=message)
         with audit.step(OperationType.TableSync, table) as step:
             step.status, step.error = AuditStatus.Failed, message
-        audit.alert(AlertSeverity.Critical, "SyncFailed", f"sync of {table} failed: {message}",
+        audit.alert("SyncFailed", f"sync of {table} failed: {message}",
                     table=table)
         return TableOutcome(table, failed, validation, None, None, message,
                             time.perf_counter() - started), None
@@ -233,7 +232,7 @@ def _checkpoint_table(
     lakehouse = run.lakehouse
     if not validation.passed:
         problem = "validation failed: " + "; ".join(validation.failures)
-        audit.alert(AlertSeverity.Critical, "ValidationFailed", f"{table}: {problem}",
+        audit.alert("ValidationFailed", f"{table}: {problem}",
                     table=table)
         try:
             pinned = pin_table(lakehouse, table, version=validation.version)
@@ -252,7 +251,7 @@ def _checkpoint_table(
         message = f"{type(exc).__name__}: {exc}"
         with audit.step(OperationType.CheckpointFailed, table) as step:
             step.status, step.error = AuditStatus.Failed, message
-        audit.alert(AlertSeverity.Warning, "CheckpointFailed",
+        audit.alert("CheckpointFailed",
                     f"Daily checkpoint of {table} failed: {message}", table=table)
         return None, None, f"checkpoint failed: {message}"
     return pinned, staged, None
@@ -312,9 +311,9 @@ def _audit_sync(audit: AuditTrail, result: TableSyncResult) -> None:
         if duplicates:
             step.details = duplicates
     if result.status is SyncStatus.Held:
-        audit.alert(AlertSeverity.Critical, "SyncHeld", result.message, table=result.table)
+        audit.alert("SyncHeld", result.message, table=result.table)
     elif result.status is SyncStatus.Refused:
-        audit.alert(AlertSeverity.Critical, "SyncRefused", result.message, table=result.table,
+        audit.alert("SyncRefused", result.message, table=result.table,
                     details=duplicates)
 
 

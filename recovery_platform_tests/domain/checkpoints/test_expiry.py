@@ -142,7 +142,7 @@ def test_a_failed_deactivation_is_reported_alerted_and_does_not_stop_the_others(
     assert history(site)[stuck["CheckpointId"]]["IsActive"] is True
     assert sum(not r["IsActive"] for r in history(site).values()) == 4
     (alert,) = site.store.rows(MetadataTable.Alerts, equals={"AlertType": DEACTIVATION_FAILED})
-    assert (alert["Severity"], alert["TableName"]) == ("Critical", "account")
+    assert (alert["Severity"], alert["TableName"]) == ("CRITICAL", "account")
     assert stuck["CheckpointId"] in alert["Message"]
     failed = [a for a in enforcement_audit(site, f"maintenance-{today}")
               if a["Status"] == "Failed"]

@@ -85,7 +85,7 @@ def test_the_third_failed_day_s_sync_raises_one_critical_alert_naming_days_and_e
     assert streak.errors[streak.days[0]] == ("StorageUnreachableError: 503",)
     assert streak.errors[today][0].startswith("InjectedCrash: ")  # today's real sync
     (alert,) = site.store.rows(MetadataTable.Alerts, equals={"AlertType": STREAK_ALERT})
-    assert (alert["Severity"], alert["TableName"]) == ("Critical", "account")
+    assert (alert["Severity"], alert["TableName"]) == ("CRITICAL", "account")
     for day in streak.days:
         assert str(day) in alert["Message"]
     assert "StorageUnreachableError: 504" in alert["Message"]

@@ -108,7 +108,7 @@ def test_a_deleted_pinned_file_makes_its_checkpoints_unrestorable_and_alerts(sit
                      for a in alerts(site)}
     assert set(by_checkpoint) == set(outcome.unrestorable)
     alert = by_checkpoint[first.checkpoint_id]
-    assert (alert["Severity"], alert["TableName"]) == ("Critical", "account")
+    assert (alert["Severity"], alert["TableName"]) == ("CRITICAL", "account")
     assert first.name in alert["Message"] and "Recommended action:" in alert["Message"]
     (audit,) = site.store.rows(MetadataTable.SyncAuditLog, equals={
         "OperationType": "CheckpointIntegrityValidation", "CheckpointId": first.checkpoint_id})

@@ -34,6 +34,13 @@ HISTORY: Mapping[MetadataTable, list[dict[str, Any]]] = {
          "DetailsJson": f'{{"day": {i}}}'}
         for i, status in enumerate(["Succeeded", "Warning", "Held", "Warning"])
     ],
+    MetadataTable.Alerts: [
+        {"AlertId": f"al-{i}", "PipelineRunId": "run-1", "CreatedAt": WHEN, "Severity": severity,
+         "AlertType": kind, "TableName": "account", "Message": f"alert {i}",
+         "DeliveryStatus": "Pending"}
+        for i, (severity, kind) in enumerate([("Critical", "SyncFailed"), ("Critical", "SyncHeld"),
+                                              ("Warning", "CheckpointFailed"), ("Info", "Test")])
+    ],
 }
 """Rows an earlier release wrote: they must survive every migration with their values."""
 

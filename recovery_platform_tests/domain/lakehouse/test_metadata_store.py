@@ -8,7 +8,7 @@ from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail
 from recovery_platform.domain.lakehouse.location import Lakehouse
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable, schema_of
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
-from recovery_platform.domain.lakehouse.vocabulary import AlertSeverity, OperationType
+from recovery_platform.domain.lakehouse.vocabulary import OperationType
 from recovery_platform_tests.domain.extracts import metadata_versions
 
 
@@ -36,7 +36,7 @@ def test_fifty_audit_rows_and_their_alerts_land_in_one_commit_each(
     audit = AuditTrail(store, "run-1")
     for i in range(50):
         audit.record(AuditStep(OperationType.TableSync, table=f"table_{i}"))
-        audit.alert(AlertSeverity.Info, "Test", f"alert {i}")
+        audit.alert("MaintenanceFailed", f"alert {i}")
 
     audit.flush()
     audit.flush()

@@ -113,6 +113,16 @@ def test_a_first_release_lakehouse_is_upgraded_step_by_step_and_keeps_its_histor
         "4:notes_default_to_none", "3:add_integrity_notes"]
 
 
+def test_alert_severities_become_the_seeds_levels_by_kind(house: Lakehouse) -> None:
+    build_at_version(house, 3)
+    migrate(house, run_id="run-upgrade")
+    alerts = {r["AlertId"]: r for r in MetadataStore(house).rows(MetadataTable.Alerts)}
+    assert {k: r["Severity"] for k, r in alerts.items()} == {
+        "al-0": "CRITICAL", "al-1": "HIGH", "al-2": "MEDIUM", "al-3": "LOW"}
+    assert {r["DeliveryAttempts"] for r in alerts.values()} == {None}
+    assert {r["Message"] for r in alerts.values()} == {f"alert {i}" for i in range(4)}
+
+
 def test_a_crash_between_steps_resumes_where_it_stopped(
     house: Lakehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -37,7 +37,7 @@ def test_failing_tables_do_not_stop_the_others_and_more_than_three_alert(site: S
     assert "the rewrite of donation failed" in summary.failures["donation"]
     alerts = rows(site.store, MetadataTable.Alerts, PipelineRunId=run_id)
     critical = [a for a in alerts if a["AlertType"] == "MaintenanceFailures"]
-    assert len(critical) == 1 and critical[0]["Severity"] == "Critical"
+    assert len(critical) == 1 and critical[0]["Severity"] == "CRITICAL"
     assert all(t in critical[0]["Message"] for t in ("contact", *FAILING))
     failed_steps = {r["TableName"] for r in rows(site.store, MetadataTable.SyncAuditLog,
                                                   PipelineRunId=run_id, Status="Failed")}

@@ -96,5 +96,5 @@ def test_a_vacuum_never_deletes_a_pinned_versions_files(tmp_path: Path, engine_n
         assert (steps, alerts) == (["Succeeded"], [])
     else:
         assert steps == ["Warning", "Succeeded"]
-        assert [(a["Severity"], a["AlertType"]) for a in alerts] == [("Warning", "VacuumSkipped")]
+        assert [(a["Severity"], a["AlertType"]) for a in alerts] == [("MEDIUM", "VacuumSkipped")]
         assert "daily_account_2026-01-06" in alerts[0]["Message"]

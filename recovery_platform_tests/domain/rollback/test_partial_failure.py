@@ -113,7 +113,7 @@ def test_a_restored_table_that_cannot_be_read_fails_its_proof_only(bad_lab: Lab)
     assert [p["Status"] for p in proof] == ["Failed"]
     alerts = lab.store.rows(MetadataTable.Alerts, equals={"PipelineRunId": run.run_id})
     assert [(a["Severity"], a["AlertType"], a["TableName"]) for a in alerts] == [
-        ("Critical", "RollbackValidationFailed", "activitypointer")
+        ("CRITICAL", "RollbackValidationFailed", "activitypointer")
     ]
     assert "roll back to the PreRollback checkpoint" in alerts[0]["Message"]
     for table in ("account", "contact", "donation"):

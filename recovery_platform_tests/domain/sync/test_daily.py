@@ -37,7 +37,7 @@ def test_a_missing_extract_fails_only_its_table(
     assert (alert["AlertType"], alert["TableName"], alert["Severity"]) == (
         "SyncFailed",
         "contact",
-        "Critical",
+        "CRITICAL",
     )
     (failed,) = store.rows(
         MetadataTable.SyncAuditLog,

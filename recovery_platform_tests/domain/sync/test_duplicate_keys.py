@@ -97,7 +97,7 @@ def test_an_extract_repeating_a_key_is_refused_and_nothing_is_written(
     assert json.loads(audit["DetailsJson"]) == details
     (alert,) = store.rows(MetadataTable.Alerts, equals={"PipelineRunId": result.run_id})
     assert (alert["AlertType"], alert["TableName"], alert["Severity"]) == (
-        "SyncRefused", "account", "Critical")
+        "SyncRefused", "account", "HIGH")
     assert alert["Message"] == message and json.loads(alert["DetailsJson"]) == details
 
     batch = result.batch.checkpoint

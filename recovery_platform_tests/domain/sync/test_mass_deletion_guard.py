@@ -121,7 +121,7 @@ def test_one_row_over_the_threshold_is_held_and_nothing_is_written(
 
     alerts = store.rows(MetadataTable.Alerts, equals={"PipelineRunId": result.run_id})
     assert [(a["AlertType"], a["TableName"], a["Severity"]) for a in alerts] == [
-        ("SyncHeld", table, "Critical")
+        ("SyncHeld", table, "HIGH")
     ]
     assert alerts[0]["Message"] == held.sync.message
     audit = store.rows(

@@ -1,0 +1,1 @@
+"""Alerts that reach people: kinds and severities, messages, notifiers and delivery."""
