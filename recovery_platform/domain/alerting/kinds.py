@@ -75,6 +75,17 @@ ALERT_KINDS: dict[str, AlertKind] = _kinds(
               "Read reports/maintenance and the table's Vacuum/Optimize audit rows."),
     AlertKind("VacuumSkipped", M, "Spark could not vacuum a table without deleting files a "
               "checkpoint needs.", "Let the checkpoints expire or vacuum on delta-rs."),
+    AlertKind("RunFailed", C, "A run of one of the platform's jobs failed.",
+              "Open the run in the Dagster UI; read its failure and the SyncAuditLog rows of "
+              "the run; fix the cause and re-run the job."),
+    AlertKind("AssetCheckFailed", H, "A check of a bronze table failed.",
+              "Read the check's metadata in the UI and DataValidation; plan a rollback if the "
+              "table's data is wrong."),
+    AlertKind("BronzeStale", H, "A bronze table was not synced by its daily deadline.",
+              "Check that the daily sync ran (schedule, daemon) and that the extract landed; "
+              "launch daily_sync_job for the day."),
+    AlertKind("TestAlert", L, "A test alert sent from send_test_alert_job.",
+              "Nothing: it shows that delivery works."),
     AlertKind("RetentionBelowCheckpoints", H, "A table keeps less history than its active "
               "checkpoints need.", "Re-run a checkpoint of the table (it raises retention) "
               "or set its retention properties."),
