@@ -1,4 +1,4 @@
-"""The one assembly point: every asset, check, job, schedule and resource of the platform.
+"""The one assembly point: every asset, check, job, schedule, sensor and resource of the platform.
 
 Loading reads `tables.yaml` and nothing else: never the lakehouse, never the network.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from recovery_platform.defs.alert_sensors import alert_sensors
+from recovery_platform.defs.alerts import NotifierResource, send_test_alert_job
 from recovery_platform.defs.integrity import (
     checkpoint_integrity_job,
     checkpoint_integrity_report,
@@ -48,14 +50,16 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
         assets=[*source_specs(platform), bronze, maintenance_report,
                 checkpoint_integrity_report],
         jobs=[daily_sync_job, manual_checkpoint_job, purge_metadata_job, rollback_job,
-              maintenance_job, checkpoint_integrity_job],
+              maintenance_job, checkpoint_integrity_job, send_test_alert_job],
         schedules=[sync_schedule(platform), maintenance_schedule(platform),
                    integrity_schedule(platform)],
+        sensors=alert_sensors(platform),
         resources={
             "lakehouse": LakehouseResource(
                 config_path=config_path, spark=spark_resource_from_env()
             ),
             "source": SourceResource(),
+            "notifier": NotifierResource.from_env(),
         },
         executor=run_executor(),
     )

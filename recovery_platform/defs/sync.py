@@ -22,6 +22,7 @@ from recovery_platform.defs.checks import (
     check_specs,
     checkpoint_result,
 )
+from recovery_platform.defs.freshness import bronze_freshness_policy
 from recovery_platform.defs.keys import BATCH_KEY, WRITERS_POOL, bronze_key, source_key
 from recovery_platform.defs.resources import LakehouseResource, SourceResource
 from recovery_platform.domain.lakehouse.audit import Actor, AuditTrail
@@ -86,10 +87,14 @@ def source_specs(platform: PlatformConfig) -> list[dg.AssetSpec]:
 
 
 def build_bronze_assets(platform: PlatformConfig) -> dg.AssetsDefinition:
-    """The multi-asset syncing every declared bronze table, then the batch checkpoint."""
+    """The multi-asset syncing every declared bronze table, then the batch checkpoint.
+
+    Each bronze table carries the freshness policy `bronze_stale_sensor` alerts on.
+    """
+    freshness = bronze_freshness_policy(platform)
     specs = [
         dg.AssetSpec(bronze_key(t), deps=[source_key(t)], group_name="bronze",
-                     kinds={"delta"}, skippable=True,
+                     kinds={"delta"}, skippable=True, freshness_policy=freshness,
                      description=f"Bronze {t}: synced daily from the CRM, tracked deletions.")
         for t in platform.table_names
     ]

@@ -1,5 +1,5 @@
-"""The Dagster definitions: exactly the assets, checks, jobs and schedules that are the interface,
-loaded without touching the lakehouse."""
+"""The Dagster definitions: exactly the assets, checks, jobs, schedules and sensors that are the
+interface, loaded without touching the lakehouse."""
 
 import os
 import subprocess
@@ -77,7 +77,8 @@ def test_lineage_runs_source_to_bronze_to_the_batch(
 def test_jobs_and_what_the_daily_sync_materializes(tables: list[str]) -> None:
     names = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert names == {"daily_sync_job", "manual_checkpoint_job", "purge_metadata_job",
-                     "rollback_job", "maintenance_job", "checkpoint_integrity_job"}
+                     "rollback_job", "maintenance_job", "checkpoint_integrity_job",
+                     "send_test_alert_job"}
     daily = defs.resolve_job_def("daily_sync_job")
     assert daily.asset_layer.selected_asset_keys == {
         dg.AssetKey(["bronze", t]) for t in tables} | {BATCH}
@@ -92,6 +93,19 @@ def test_the_schedules_run_at_the_seeds_times_in_utc() -> None:
         "weekly_maintenance_schedule": ("maintenance_job", "0 2 * * 0", "UTC"),
         "checkpoint_integrity_schedule": ("checkpoint_integrity_job", "0 6 * * 0", "UTC"),
     }
+
+
+def test_the_alerting_sensors_run_by_default() -> None:
+    """An alert nobody enabled reaches nobody: every alerting sensor starts RUNNING."""
+    sensors = {s.name: (s.default_status, s.minimum_interval_seconds) for s in defs.sensors or []}
+    running = dg.DefaultSensorStatus.RUNNING
+    assert sensors == {
+        "alert_delivery_sensor": (running, 30),
+        "run_failure_alert_sensor": (running, 30),
+        "asset_check_alert_sensor": (running, 30),
+        "bronze_stale_sensor": (running, 300),
+    }
+    assert "notifier" in (defs.resources or {})
 
 
 def _clean_env(tmp_path: Path) -> dict[str, str]:

@@ -84,7 +84,7 @@ ALERT_KINDS: dict[str, AlertKind] = _kinds(
     AlertKind("BronzeStale", H, "A bronze table was not synced by its daily deadline.",
               "Check that the daily sync ran (schedule, daemon) and that the extract landed; "
               "launch daily_sync_job for the day."),
-    AlertKind("TestAlert", L, "A test alert sent from send_test_alert_job.",
+    AlertKind("TestAlert", M, "A test alert sent from send_test_alert_job.",
               "Nothing: it shows that delivery works."),
     AlertKind("RetentionBelowCheckpoints", H, "A table keeps less history than its active "
               "checkpoints need.", "Re-run a checkpoint of the table (it raises retention) "

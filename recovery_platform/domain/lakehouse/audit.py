@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from recovery_platform.domain.alerting.delivery import dedup_key
 from recovery_platform.domain.alerting.kinds import alert_kind
 from recovery_platform.domain.lakehouse.metadata_schema import MetadataTable
 from recovery_platform.domain.lakehouse.metadata_store import MetadataStore
@@ -67,10 +68,15 @@ COUNT_COLUMNS = {
 class AuditTrail:
     """Collects audit and alert rows of one run and writes each kind in one commit."""
 
-    def __init__(self, store: MetadataStore, run_id: str, actor: Actor | None = None) -> None:
+    def __init__(
+        self, store: MetadataStore, run_id: str, actor: Actor | None = None,
+        *, job_name: str | None = None,
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.actor = actor or Actor()
+        self.job_name = job_name
+        """The Dagster job of the run, named in alert subjects ("... failed in daily_sync_job")."""
         self._rows: list[dict[str, Any]] = []
         self._alerts: list[dict[str, Any]] = []
         self._lock = threading.Lock()  # tables may be worked on from several threads
@@ -125,7 +131,11 @@ class AuditTrail:
         table: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Queue an alert row of a declared kind (its severity is the kind's); notifiers deliver."""
+        """Queue an alert row of a declared kind (its severity is the kind's); notifiers deliver.
+
+        The row carries its dedup key (kind, table, cause fingerprint) so repeats of the same
+        failure are recognised by delivery, and the job name for the message subject.
+        """
         kind = alert_kind(alert_type)
         row = {
             "AlertId": str(uuid.uuid4()),
@@ -137,6 +147,9 @@ class AuditTrail:
             "Message": message,
             "DetailsJson": json.dumps(dict(details or {}), default=str, sort_keys=True),
             "DeliveryStatus": "Pending",
+            "DeliveryAttempts": 0,
+            "DedupKey": dedup_key(kind.name, table, message),
+            "JobName": self.job_name,
         }
         with self._lock:
             self._alerts.append(row)
