@@ -25,7 +25,7 @@ from recovery_platform.domain.checkpoints.history import (
     write_checkpoints,
 )
 from recovery_platform.domain.checkpoints.names import batch_checkpoint_name, daily_checkpoint_name
-from recovery_platform.domain.lakehouse.audit import AuditTrail, utc_now
+from recovery_platform.domain.lakehouse.audit import AuditStep, AuditTrail, utc_now
 from recovery_platform.domain.lakehouse.fault_injection import crash_point
 from recovery_platform.domain.lakehouse.lease import MAINTENANCE, SYNC, LeaseStore
 from recovery_platform.domain.lakehouse.location import Lakehouse
@@ -232,8 +232,13 @@ def _checkpoint_table(
     lakehouse = run.lakehouse
     if not validation.passed:
         problem = "validation failed: " + "; ".join(validation.failures)
-        audit.alert("ValidationFailed", f"{table}: {problem}",
-                    table=table)
+        reasons = list(validation.failures)
+        audit.alert("ValidationFailed", f"{table}: {problem}", table=table,
+                    details={"reasons": reasons, "version": validation.version})
+        audit.record(AuditStep(  # CR-003 §7: every validation alert is audited as such
+            OperationType.ValidationAlert, table, status=AuditStatus.Failed,
+            delta_version=validation.version, error=problem,
+            details={"reasons": reasons, "alert": "ValidationFailed"}))
         try:
             pinned = pin_table(lakehouse, table, version=validation.version)
         except Exception:

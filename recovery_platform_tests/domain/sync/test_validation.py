@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -172,6 +173,10 @@ def test_failing_invariants_leave_the_batch_recorded_but_not_validated(broken: B
     assert sorted((a["AlertType"], a["TableName"]) for a in alerts) == sorted(
         ("ValidationFailed", t) for t in bad
     )
+    audited = store.rows(MetadataTable.SyncAuditLog,
+                         equals={"PipelineRunId": run.run_id, "OperationType": "ValidationAlert"})
+    assert sorted(a["TableName"] for a in audited) == sorted(bad)
+    assert all(json.loads(a["DetailsJson"])["reasons"] for a in audited)
 
 
 def test_null_key_in_an_extract_fails_that_tables_sync_and_writes_nothing(
