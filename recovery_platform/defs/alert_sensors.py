@@ -100,7 +100,7 @@ def run_failure_alert_sensor(
     a delivery that fails leaves it for `alert_delivery_sensor`.
     """
     run = context.dagster_run
-    house = lakehouse.lakehouse()
+    house = lakehouse.metadata_lakehouse()
     if has_alerts(house) and lakehouse.metadata(house).rows(
             MetadataTable.Alerts, equals={"PipelineRunId": run.run_id, "AlertType": "RunFailed"}):
         context.log.info(f"run {run.run_id}: RunFailed alert already written")
@@ -143,7 +143,7 @@ def _check_alert(record: Any) -> Alert | None:
 
 def _already_alerted(lakehouse: LakehouseResource, run_id: str, events: set[int]) -> set[int]:
     """Evaluations of this run that already have their alert row (a repeated tick)."""
-    house = lakehouse.lakehouse()
+    house = lakehouse.metadata_lakehouse()
     if not has_alerts(house):
         return set()
     rows = lakehouse.metadata(house).rows(
@@ -201,7 +201,7 @@ def asset_check_alert_sensor(
         fresh = [a for event, a in alerts.items() if event not in done]
         if fresh:
             run = context.instance.get_run_by_id(run_id)
-            raise_alert(lakehouse, lakehouse.lakehouse(), run_id, fresh,
+            raise_alert(lakehouse, lakehouse.metadata_lakehouse(), run_id, fresh,
                         job_name=run.job_name if run else None,
                         requested_by="asset_check_alert_sensor")
             written += len(fresh)
@@ -261,7 +261,7 @@ def bronze_stale_sensor(platform: PlatformConfig) -> dg.SensorDefinition:
         new = {t: v for t, v in stale.items() if alerted.get(t) != v[0].isoformat()}
         if new:
             run_id = _last_sync_run(context.instance)
-            raise_alert(lakehouse, lakehouse.lakehouse(), run_id,
+            raise_alert(lakehouse, lakehouse.metadata_lakehouse(), run_id,
                         [_stale_alert(t, deadline, last) for t, (deadline, last) in new.items()],
                         job_name=SYNC_JOB, requested_by="bronze_stale_sensor")
         context.update_cursor(json.dumps({t: v[0].isoformat() for t, v in stale.items()},

@@ -168,7 +168,7 @@ def deliver(
 
     Rows written without a job name get it from the Dagster instance (their run's job).
     """
-    house = house or lakehouse.lakehouse()
+    house = house or lakehouse.metadata_lakehouse()
     settings = house.config.alerting
     configured = notifier.configured(settings)
     store = lakehouse.metadata(house)

@@ -164,6 +164,19 @@ class LakehouseResource(dg.ConfigurableResource):
             engine=build_engine(self.engine, self.storage.str_dict(), spark=self.spark),
         )
 
+    def metadata_lakehouse(self) -> Lakehouse:
+        """The lakehouse on the embedded engine, for work that touches only metadata tables.
+
+        Sensors run in the daemon on every tick: they must never start a Spark session there.
+        The metadata tables are the platform's own, which delta-rs reads and writes whichever
+        engine the jobs use.
+        """
+        return Lakehouse(
+            root=self.root,
+            config=self.platform_config(),
+            engine=build_engine("deltars", self.storage.str_dict()),
+        )
+
     def metadata(self, lakehouse: Lakehouse) -> MetadataStore:
         """The metadata store of this lakehouse."""
         return MetadataStore(lakehouse)

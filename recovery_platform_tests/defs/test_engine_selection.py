@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -166,3 +167,15 @@ def test_an_unknown_engine_is_refused_naming_the_field_and_the_engines(
     clean_env.setenv(ENGINE_ENV, "sparc")
     with pytest.raises(ValueError, match=rf"unknown engine 'sparc'.*{ENGINE_ENV}"):
         LakehouseResource()
+
+
+def test_sensors_read_metadata_on_the_embedded_engine_whatever_the_jobs_use(
+    tmp_path: Path,
+) -> None:
+    """A sensor tick in the daemon never starts a Spark session."""
+    from recovery_platform.engine.deltars import DeltaRsEngine
+
+    resource = LakehouseResource(root=str(tmp_path / "lake"), engine="spark")
+    house = resource.metadata_lakehouse()
+    assert isinstance(house.engine, DeltaRsEngine)
+    assert house.root == resource.root and resource.spark is None
